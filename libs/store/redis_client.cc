@@ -1,0 +1,294 @@
+#include "libs/store/redis_client.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace hookrelay::store {
+namespace {
+
+struct ContextFree {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+struct ReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextFree>;
+using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
+
+
+
+RedisReply Convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      out.type = RedisReply::Type::kString;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = RedisReply::Type::kStatus;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = RedisReply::Type::kError;
+      out.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = RedisReply::Type::kInteger;
+      out.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::kArray;
+      out.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
+      break;
+    default:
+      out.type = RedisReply::Type::kNil;
+  }
+  return out;
+}
+
+std::string Sha1Hex(absl::string_view data) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : digest) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
+  RedisEndpoint ep;
+  if (!absl::ConsumePrefix(&url, "redis://")) {
+    return absl::InvalidArgumentError("redis_url: must start with redis://");
+  }
+  if (const size_t at = url.rfind('@'); at != absl::string_view::npos) {
+    absl::string_view auth = url.substr(0, at);
+    url.remove_prefix(at + 1);
+    const size_t colon = auth.find(':');
+    if (colon == absl::string_view::npos) {
+      ep.password = std::string(auth);
+    } else {
+      ep.username = std::string(auth.substr(0, colon));
+      ep.password = std::string(auth.substr(colon + 1));
+    }
+  }
+  absl::string_view hostport = url;
+  if (const size_t slash = url.find('/'); slash != absl::string_view::npos) {
+    hostport = url.substr(0, slash);
+    absl::string_view db = url.substr(slash + 1);
+    if (!db.empty() && (!absl::SimpleAtoi(db, &ep.db) || ep.db < 0)) {
+      return absl::InvalidArgumentError("redis_url: database must be a number");
+    }
+  }
+  const size_t colon = hostport.rfind(':');
+  if (colon == absl::string_view::npos) {
+    ep.host = std::string(hostport);
+  } else {
+    ep.host = std::string(hostport.substr(0, colon));
+    if (!absl::SimpleAtoi(hostport.substr(colon + 1), &ep.port) || ep.port <= 0 ||
+        ep.port > 65535) {
+      return absl::InvalidArgumentError("redis_url: bad port");
+    }
+  }
+  if (ep.host.empty()) return absl::InvalidArgumentError("redis_url: missing host");
+  return ep;
+}
+
+absl::Status RedisOptions::Validate() const {
+  if (connect_timeout <= absl::ZeroDuration() || command_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("redis timeouts must be positive");
+  }
+  return ParseRedisUrl(url).status();
+}
+
+absl::Status RedisReply::ToStatus() const {
+  if (type != Type::kError) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("redis: ", str));
+}
+
+void Pipeline::AppendHeader(size_t argc) {
+  absl::StrAppend(&buffer_, "*", argc, "\r\n");
+  ++count_;
+}
+
+void Pipeline::AppendArg(absl::string_view arg) {
+  absl::StrAppend(&buffer_, "$", arg.size(), "\r\n");
+  buffer_.append(arg.data(), arg.size());
+  buffer_.append("\r\n");
+}
+
+void Pipeline::Add(std::initializer_list<absl::string_view> argv) {
+  Add(absl::Span<const absl::string_view>(argv.begin(), argv.size()));
+}
+
+void Pipeline::Add(absl::Span<const absl::string_view> argv) {
+  AppendHeader(argv.size());
+  for (absl::string_view a : argv) AppendArg(a);
+}
+
+void Pipeline::Add(absl::Span<const std::string> argv) {
+  AppendHeader(argv.size());
+  for (const std::string& a : argv) AppendArg(a);
+}
+
+void Pipeline::Clear() {
+  buffer_.clear();
+  count_ = 0;
+}
+
+RedisScript::RedisScript(std::string source) : source_(std::move(source)), sha_(Sha1Hex(source_)) {}
+
+class RedisConnection::Impl {
+ public:
+  Impl(RedisOptions options, RedisEndpoint endpoint)
+      : options_(std::move(options)), endpoint_(std::move(endpoint)) {}
+
+  absl::Status EnsureConnected() {
+    if (ctx_ != nullptr) return absl::OkStatus();
+    const timeval tv = absl::ToTimeval(options_.connect_timeout);
+    ContextPtr ctx(redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, tv));
+    if (ctx == nullptr || ctx->err != 0) {
+      return absl::UnavailableError(absl::StrCat("redis ", endpoint_.host, ":", endpoint_.port,
+                                                 ": ", ctx ? ctx->errstr : "out of memory"));
+    }
+    redisSetTimeout(ctx.get(), absl::ToTimeval(options_.command_timeout));
+    ctx_ = std::move(ctx);
+    if (!endpoint_.password.empty()) {
+      Pipeline p;
+      if (endpoint_.username.empty()) {
+        p.Add({"AUTH", endpoint_.password});
+      } else {
+        p.Add({"AUTH", endpoint_.username, endpoint_.password});
+      }
+      if (absl::Status st = RunSetup(p); !st.ok()) return Annotate(st, "redis AUTH");
+    }
+    if (endpoint_.db != 0) {
+      Pipeline p;
+      p.Add({"SELECT", std::to_string(endpoint_.db)});
+      if (absl::Status st = RunSetup(p); !st.ok()) return Annotate(st, "redis SELECT");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<RedisReply>> Execute(const Pipeline& pipeline) {
+    if (pipeline.empty()) return std::vector<RedisReply>();
+    absl::Status connected = EnsureConnected();
+    if (!connected.ok()) return connected;
+    const std::string& buf = pipeline.buffer();
+    if (redisAppendFormattedCommand(ctx_.get(), buf.data(), buf.size()) != REDIS_OK) {
+      return Drop();
+    }
+    std::vector<RedisReply> replies;
+    replies.reserve(pipeline.size());
+    for (size_t i = 0; i < pipeline.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) return Drop();
+      ReplyPtr reply(static_cast<redisReply*>(raw));
+      replies.push_back(Convert(reply.get()));
+    }
+    return replies;
+  }
+
+ private:
+  // Runs a connection-setup command; closes the connection if it fails.
+  absl::Status RunSetup(const Pipeline& p) {
+    auto replies = Execute(p);
+    if (!replies.ok()) return replies.status();
+    absl::Status st = (*replies)[0].ToStatus();
+    if (!st.ok()) ctx_.reset();
+    return st;
+  }
+
+  absl::Status Drop() {
+    std::string err = ctx_ && ctx_->err ? ctx_->errstr : "connection lost";
+    ctx_.reset();
+    return absl::UnavailableError(
+        absl::StrCat("redis ", endpoint_.host, ":", endpoint_.port, ": ", err));
+  }
+
+  static absl::Status Annotate(absl::Status st, absl::string_view what) {
+    if (st.ok()) return st;
+    return absl::Status(st.code(), absl::StrCat(what, ": ", st.message()));
+  }
+
+  RedisOptions options_;
+  RedisEndpoint endpoint_;
+  ContextPtr ctx_;
+
+};
+
+RedisConnection::RedisConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RedisConnection::~RedisConnection() = default;
+
+absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
+    const RedisOptions& options) {
+  absl::Status valid = options.Validate();
+  if (!valid.ok()) return valid;
+  auto endpoint = ParseRedisUrl(options.url);
+  if (!endpoint.ok()) return endpoint.status();
+  auto impl = std::make_unique<Impl>(options, *std::move(endpoint));
+  absl::Status connected = impl->EnsureConnected();
+  if (!connected.ok()) return connected;
+  return std::unique_ptr<RedisConnection>(new RedisConnection(std::move(impl)));
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisConnection::Execute(const Pipeline& pipeline) {
+  return impl_->Execute(pipeline);
+}
+
+absl::StatusOr<RedisReply> RedisConnection::Command(
+    std::initializer_list<absl::string_view> argv) {
+  Pipeline p;
+  p.Add(argv);
+  auto replies = impl_->Execute(p);
+  if (!replies.ok()) return replies.status();
+  RedisReply& reply = (*replies)[0];
+  if (reply.is_error()) return reply.ToStatus();
+  return std::move(reply);
+}
+
+absl::StatusOr<RedisReply> RedisConnection::Command(absl::Span<const std::string> argv) {
+  Pipeline p;
+  p.Add(argv);
+  auto replies = impl_->Execute(p);
+  if (!replies.ok()) return replies.status();
+  RedisReply& reply = (*replies)[0];
+  if (reply.is_error()) return reply.ToStatus();
+  return std::move(reply);
+}
+
+absl::StatusOr<RedisReply> RedisConnection::Eval(const RedisScript& script,
+                                                 absl::Span<const std::string> keys,
+                                                 absl::Span<const std::string> args) {
+  const std::string numkeys = std::to_string(keys.size());
+  for (const bool by_sha : {true, false}) {
+    std::vector<absl::string_view> argv = {by_sha ? "EVALSHA" : "EVAL",
+                                           by_sha ? script.sha() : script.source(), numkeys};
+    argv.reserve(3 + keys.size() + args.size());
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    Pipeline p;
+    p.Add(absl::MakeConstSpan(argv));
+    auto replies = impl_->Execute(p);
+    if (!replies.ok()) return replies.status();
+    RedisReply& reply = (*replies)[0];
+    if (by_sha && reply.is_error() && absl::StartsWith(reply.str, "NOSCRIPT")) continue;
+    if (reply.is_error()) return reply.ToStatus();
+    return std::move(reply);
+  }
+  return absl::InternalError("redis: script could not be loaded");
+}
+
+absl::Status RedisConnection::Ping() { return Command({"PING"}).status(); }
+
+}  // namespace hookrelay::store

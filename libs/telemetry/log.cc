@@ -1,0 +1,130 @@
+#include "libs/telemetry/log.h"
+
+#include <cstdio>
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace hookrelay::telemetry {
+namespace {
+
+struct LoggerState {
+  std::string service = "hookrelay";
+  LogLevel min_level = LogLevel::kInfo;
+  std::mutex mu;  // guards writes and `last_logged`
+  struct Throttle {
+    absl::Time last;
+    long long suppressed = 0;
+  };
+  absl::flat_hash_map<std::string, Throttle> last_logged;
+};
+
+LoggerState& State() {
+  static LoggerState* state = new LoggerState();
+  return *state;
+}
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+void AppendJsonString(std::string* out, absl::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppend(out, "\\u00", absl::Hex(c, absl::kZeroPad2));
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+std::string FormatLine(LogLevel level, absl::string_view msg,
+                       std::initializer_list<LogField> fields, long long suppressed) {
+  std::string line = "{\"ts\":";
+  AppendJsonString(&line,
+                   absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()));
+  absl::StrAppend(&line, ",\"level\":\"", LevelName(level), "\",\"service\":");
+  AppendJsonString(&line, State().service);
+  line.append(",\"msg\":");
+  AppendJsonString(&line, msg);
+  for (const LogField& f : fields) {
+    line.push_back(',');
+    AppendJsonString(&line, f.key);
+    line.push_back(':');
+    if (f.quoted) {
+      AppendJsonString(&line, f.value);
+    } else {
+      line.append(f.value);
+    }
+  }
+  if (suppressed > 0) absl::StrAppend(&line, ",\"suppressed\":", suppressed);
+  line.append("}\n");
+  return line;
+}
+
+}  // namespace
+
+void InitLogging(absl::string_view service, LogLevel min_level) {
+  State().service = std::string(service);
+  State().min_level = min_level;
+}
+
+bool ParseLogLevel(absl::string_view text, LogLevel* level) {
+  if (text == "debug") *level = LogLevel::kDebug;
+  else if (text == "info") *level = LogLevel::kInfo;
+  else if (text == "warn" || text == "warning") *level = LogLevel::kWarn;
+  else if (text == "error") *level = LogLevel::kError;
+  else return false;
+  return true;
+}
+
+void Log(LogLevel level, absl::string_view msg, std::initializer_list<LogField> fields) {
+  if (level < State().min_level) return;
+  const std::string line = FormatLine(level, msg, fields, 0);
+  std::lock_guard<std::mutex> lock(State().mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+void LogEvery(int interval_seconds, LogLevel level, absl::string_view msg,
+              std::initializer_list<LogField> fields) {
+  if (level < State().min_level) return;
+  long long suppressed = 0;
+  {
+    std::lock_guard<std::mutex> lock(State().mu);
+    auto& throttle = State().last_logged[msg];
+    const absl::Time now = absl::Now();
+    if (now - throttle.last < absl::Seconds(interval_seconds)) {
+      ++throttle.suppressed;
+      return;
+    }
+    throttle.last = now;
+    suppressed = throttle.suppressed;
+    throttle.suppressed = 0;
+  }
+  const std::string line = FormatLine(level, msg, fields, suppressed);
+  std::lock_guard<std::mutex> lock(State().mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace hookrelay::telemetry
