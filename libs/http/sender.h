@@ -1,0 +1,80 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/http/address_guard.h"
+
+namespace hookrelay::http {
+
+struct HttpRequest {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  absl::Duration timeout = absl::Seconds(10);
+};
+
+// Why an attempt got no HTTP answer.
+enum class FailureKind {
+  kNone,           // an HTTP response arrived (any status)
+  kTimeout,
+  kConnect,        // refused, reset, closed without an answer
+  kDns,
+  kTls,
+  kBlocked,        // the address guard refused every address of the host
+  kInvalidTarget,  // bad URL, scheme not allowed
+  kAborted,        // the sender stopped before the request finished
+};
+const char* FailureKindName(FailureKind kind);
+
+struct HttpResponse {
+  FailureKind failure = FailureKind::kNone;
+  std::string error;  // human-readable when failure != kNone
+  int status = 0;
+  std::string body;         // the first SenderOptions::max_response_bytes bytes
+  std::string retry_after;  // the Retry-After header, verbatim
+  absl::Duration duration;
+};
+
+struct SenderOptions {
+  int max_in_flight = 256;
+  size_t max_response_bytes = 4096;
+  absl::Duration connect_timeout = absl::Seconds(5);
+  bool allow_http = false;  // plain http:// targets (tests, local development)
+  std::string user_agent = "hookrelay/0.1";
+  absl::Status Validate() const;
+};
+
+// Sends HTTP POSTs with libcurl's multi interface on one thread of its own: many requests
+// in flight, connections kept alive and reused, no redirects followed, and every address
+// checked by the AddressGuard right before connecting (after DNS, so rebinding cannot slip
+// through). Submit() is thread-safe; completions run on the sender thread and must be quick.
+class HttpSender {
+ public:
+  using Completion = std::function<void(HttpResponse)>;
+
+  static absl::StatusOr<std::unique_ptr<HttpSender>> Start(SenderOptions options,
+                                                          AddressGuard guard);
+  ~HttpSender();  // Stop(absl::ZeroDuration())
+
+  // Queues a request. `done` runs exactly once, on the sender thread. Requests beyond
+  // max_in_flight wait in the queue; callers bound what they submit.
+  void Submit(HttpRequest request, Completion done);
+  // Requests submitted and not yet completed.
+  int InFlight() const;
+  // Stops taking requests, lets those in flight finish until `deadline` passes, then aborts
+  // the rest (their completions see kAborted) and joins the thread.
+  void Stop(absl::Duration deadline);
+
+ private:
+  class Impl;
+  explicit HttpSender(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hookrelay::http
