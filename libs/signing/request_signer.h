@@ -1,0 +1,71 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "hookrelay/v1/resources.pb.h"
+#include "libs/signing/standard_signer.h"
+
+namespace hookrelay::signing {
+
+// One HTTP request header.
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+// Returns OK if `signing` can sign requests. INVALID_ARGUMENT with a message starting with the
+// field at fault: "signing.scheme", "signing.timestamp_format", "signing.secret",
+// "signing.previous_secrets[i].secret" / ".expires_at", "signing.header", "signing.prefix",
+// "signing.timestamp_header". Used by the registry on create and update; ignores expiry.
+absl::Status ValidateSigning(const hookrelay::v1::Signing& signing);
+
+// The per-webhook signer the worker uses: the signing configuration turned into ready keys,
+// built once per hook (or when its configuration changes). Thread-safe: Sign() is const.
+//
+// Per scheme (UNSPECIFIED means STANDARD):
+// * STANDARD: `webhook-id`, `webhook-timestamp` (unix seconds) and `webhook-signature` with
+//   "v1,<base64>" for the current secret, then each active previous secret, space-separated.
+// * HMAC_SHA256_HEX / HMAC_SHA1_HEX: `header` (default "X-Hub-Signature-256" /
+//   "X-Hub-Signature") = `prefix` + lowercase hex HMAC of the body, plus `timestamp_header`
+//   (not signed) if set. Only the current secret signs: GitHub-style receivers accept exactly
+//   one value, so previous secrets are not used by these schemes.
+// * STRIPE: `header` (default "Stripe-Signature") = "t=<ts>,v1=<hex>[,v1=<hex>...]", one v1
+//   per active secret, over "<ts>.<body>".
+// * NONE: no headers.
+// The hex and Stripe schemes key HMAC with the secret string itself ("whsec_" included), as
+// their receivers' libraries do; STANDARD decodes the base64 after "whsec_".
+class RequestSigner {
+ public:
+  // Validates `signing` (see ValidateSigning) and prepares keys for every active secret: the
+  // current one and previous ones whose expires_at is after `now`.
+  static absl::StatusOr<RequestSigner> Create(const hookrelay::v1::Signing& signing,
+                                              absl::Time now);
+
+  // Appends the signature headers for one request to `*out`. `delivery_id` becomes
+  // `webhook-id`; it must be header-safe (our generated ids are).
+  void Sign(absl::string_view delivery_id, absl::Time ts, absl::string_view body,
+            std::vector<Header>* out) const;
+
+ private:
+  RequestSigner() = default;
+
+  void SignStandard(absl::string_view delivery_id, absl::Time ts, absl::string_view body,
+                    std::vector<Header>* out) const;
+  void SignHex(absl::Time ts, absl::string_view body, std::vector<Header>* out) const;
+  void SignStripe(absl::Time ts, absl::string_view body, std::vector<Header>* out) const;
+
+  hookrelay::v1::SigningScheme scheme_ = hookrelay::v1::SIGNING_SCHEME_NONE;
+  std::vector<StandardSigner> standard_signers_;  // STANDARD: current first
+  std::vector<std::string> keys_;                 // hex schemes and STRIPE: current first
+  std::string header_;
+  std::string prefix_;
+  std::string timestamp_header_;
+  bool iso8601_timestamp_ = false;
+};
+
+}  // namespace hookrelay::signing

@@ -1,0 +1,89 @@
+#include "libs/store/delivery_store.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/store/delivery_record.h"
+
+namespace hookrelay::store {
+namespace {
+
+google::protobuf::Timestamp FromMillis(int64_t ms) {
+  return google::protobuf::util::TimeUtil::MillisecondsToTimestamp(ms);
+}
+
+}  // namespace
+
+void AddAttemptUpdate(const KeySchema& keys, absl::Duration retention, const AttemptUpdate& u,
+                      absl::Time now, Pipeline* p) {
+  const std::string rec = keys.Delivery(u.tenant, u.delivery_id);
+  const std::string att = keys.Attempts(u.tenant, u.delivery_id);
+  const std::string ttl = std::to_string(absl::ToInt64Seconds(retention));
+  const std::string next = u.next_attempt == absl::InfinitePast()
+                               ? "0"
+                               : std::to_string(absl::ToUnixMillis(u.next_attempt));
+  p->Add({"RPUSH", att, u.attempt.SerializeAsString()});
+  p->Add({"EXPIRE", att, ttl});
+  p->Add({"HSET", rec, dlv::kStatus, std::to_string(u.status), dlv::kAttempts,
+          std::to_string(u.attempt.number()), dlv::kUpdated,
+          std::to_string(absl::ToUnixMillis(now)), dlv::kLastStatus,
+          std::to_string(u.attempt.http_status()), dlv::kLastError,
+          std::to_string(u.attempt.error_class()), dlv::kNextAttempt, next});
+  p->Add({"EXPIRE", rec, ttl});
+}
+
+void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant,
+                     absl::string_view delivery_id, v1::DeliveryStatus status, absl::Time now,
+                     Pipeline* p) {
+  p->Add({"HSET", keys.Delivery(tenant, delivery_id), dlv::kStatus, std::to_string(status),
+          dlv::kUpdated, std::to_string(absl::ToUnixMillis(now))});
+}
+
+v1::Delivery DeliveryFromHash(absl::string_view tenant, absl::string_view id,
+                              const std::vector<RedisReply>& flat) {
+  v1::Delivery d;
+  d.set_id(std::string(id));
+  d.set_tenant(std::string(tenant));
+  for (size_t i = 0; i + 1 < flat.size(); i += 2) {
+    const std::string& k = flat[i].str;
+    const std::string& v = flat[i + 1].str;
+    int64_t n = 0;
+    (void)absl::SimpleAtoi(v, &n);
+    if (k == dlv::kStatus) d.set_status(static_cast<v1::DeliveryStatus>(n));
+    else if (k == dlv::kHook) d.set_webhook_id(v);
+    else if (k == dlv::kEvent) d.set_event_id(v);
+    else if (k == dlv::kType) d.set_event_type(v);
+    else if (k == dlv::kCreated) *d.mutable_create_time() = FromMillis(n);
+    else if (k == dlv::kUpdated) *d.mutable_update_time() = FromMillis(n);
+    else if (k == dlv::kAttempts) d.set_attempt_count(static_cast<int32_t>(n));
+    else if (k == dlv::kLastStatus) d.set_last_http_status(static_cast<int32_t>(n));
+    else if (k == dlv::kLastError) d.set_last_error_class(static_cast<v1::ErrorClass>(n));
+    else if (k == dlv::kNextAttempt && n > 0) *d.mutable_next_attempt_time() = FromMillis(n);
+  }
+  return d;
+}
+
+absl::StatusOr<v1::Delivery> DeliveryStore::Get(absl::string_view tenant, absl::string_view id) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  Pipeline p;
+  p.Add({"HGETALL", keys_.Delivery(tenant, id)});
+  p.Add({"LRANGE", keys_.Attempts(tenant, id), "0", "-1"});
+  auto replies = (*conn)->Execute(p);
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& r : *replies) {
+    if (r.is_error()) return r.ToStatus();
+  }
+  if ((*replies)[0].elements.empty()) {
+    return absl::NotFoundError(absl::StrCat("delivery ", id, " not found"));
+  }
+  v1::Delivery d = DeliveryFromHash(tenant, id, (*replies)[0].elements);
+  for (const RedisReply& a : (*replies)[1].elements) {
+    if (!d.add_attempts()->ParseFromString(a.str)) {
+      return absl::DataLossError(absl::StrCat("delivery ", id, ": an attempt does not parse"));
+    }
+  }
+  return d;
+}
+
+}  // namespace hookrelay::store

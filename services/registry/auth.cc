@@ -1,0 +1,48 @@
+#include "services/registry/auth.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+
+namespace hookrelay::registry {
+
+std::string KeyDigest(absl::string_view key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * sizeof(digest));
+  for (unsigned char c : digest) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authorization) const {
+  if (insecure_) return Principal{.role = v1::API_KEY_ROLE_ADMIN, .tenant = "", .key_id = "insecure"};
+  if (!absl::ConsumePrefix(&authorization, "Bearer ") || authorization.empty()) {
+    return absl::UnauthenticatedError("authorization: want \"Bearer <api key>\"");
+  }
+  const std::string digest = KeyDigest(authorization);
+  if (!admin_digest_.empty() &&
+      CRYPTO_memcmp(digest.data(), admin_digest_.data(), digest.size()) == 0) {
+    return Principal{.role = v1::API_KEY_ROLE_ADMIN, .tenant = "", .key_id = "bootstrap-admin"};
+  }
+  return absl::UnauthenticatedError("authorization: unknown API key");
+}
+
+absl::Status Authorize(const Principal& p, absl::string_view tenant, bool publish) {
+  if (p.role == v1::API_KEY_ROLE_ADMIN) return absl::OkStatus();
+  if (p.role == v1::API_KEY_ROLE_PUBLISHER && !publish) {
+    return absl::PermissionDeniedError("a publisher key may only publish events");
+  }
+  if (p.tenant != tenant) {
+    return absl::PermissionDeniedError(absl::StrCat("this key may not act on tenant ", tenant));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace hookrelay::registry

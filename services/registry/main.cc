@@ -1,0 +1,95 @@
+// webhook-registry: the gRPC API to configure webhooks and publish events. Flags also read
+// HOOKRELAY_<FLAG> environment variables; see README "Configuration".
+#include <fstream>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "libs/core/flags.h"
+#include "libs/core/shutdown.h"
+#include "libs/telemetry/admin_server.h"
+#include "libs/telemetry/log.h"
+#include "services/registry/grpc_service.h"
+#include "services/registry/server.h"
+
+ABSL_FLAG(std::string, grpc_address, "0.0.0.0:50051", "gRPC listen address");
+ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9091", "/metrics, /healthz, /readyz");
+ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[:password@]host:port[/db]");
+ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Prefix of every Redis key");
+ABSL_FLAG(std::string, admin_api_key_file, "", "File holding the bootstrap admin API key");
+ABSL_FLAG(std::string, admin_api_key, "", "The bootstrap admin API key (prefer the file)");
+ABSL_FLAG(bool, insecure_no_auth, false, "Accept every caller as admin (development only)");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate for the gRPC port");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for the gRPC port");
+ABSL_FLAG(int, max_payload_bytes, 256 * 1024, "Largest event payload accepted");
+ABSL_FLAG(bool, allow_http, false, "Accept plain http:// hook URLs");
+ABSL_FLAG(absl::Duration, retention, absl::Hours(720), "Keep events and deliveries this long");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
+
+namespace hr = hookrelay;
+
+int main(int argc, char** argv) {
+  hr::core::BlockShutdownSignals();
+  if (absl::Status st = hr::core::ParseFlagsWithEnvironment(argc, argv, "webhook-registry", nullptr);
+      !st.ok()) {
+    std::cerr << st.message() << "\n";
+    return 2;
+  }
+  hr::telemetry::LogLevel level;
+  if (!hr::telemetry::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    std::cerr << "log_level: want debug, info, warn or error\n";
+    return 2;
+  }
+  hr::telemetry::InitLogging("webhook-registry", level);
+  std::string admin_key = absl::GetFlag(FLAGS_admin_api_key);
+  if (const std::string file = absl::GetFlag(FLAGS_admin_api_key_file); !file.empty()) {
+    std::ifstream in(file);
+    if (!std::getline(in, admin_key)) {
+      hr::telemetry::LogError("admin_api_key_file: cannot read", {{"path", file}});
+      return 2;
+    }
+  }
+  admin_key = std::string(absl::StripAsciiWhitespace(admin_key));
+  const bool insecure = absl::GetFlag(FLAGS_insecure_no_auth);
+  if (insecure) {
+    hr::telemetry::LogWarn("AUTHENTICATION IS OFF (--insecure_no_auth): every caller is admin; "
+                           "never run this way outside local development");
+  } else if (admin_key.empty()) {
+    hr::telemetry::LogWarn("no admin API key configured (--admin_api_key_file); every call "
+                           "will be refused as UNAUTHENTICATED");
+  }
+
+  hr::registry::RegistryOptions o;
+  o.redis_url = absl::GetFlag(FLAGS_redis_url);
+  o.key_prefix = absl::GetFlag(FLAGS_key_prefix);
+  o.limits.max_payload_bytes = absl::GetFlag(FLAGS_max_payload_bytes);
+  o.limits.allow_http = absl::GetFlag(FLAGS_allow_http);
+  o.events.retention = absl::GetFlag(FLAGS_retention);
+  auto registry = hr::registry::Registry::Create(o, hr::core::Clock::Real());
+  if (!registry.ok()) {
+    hr::telemetry::LogError("invalid configuration", {{"error", registry.status().ToString()}});
+    return 2;
+  }
+  auto prom = std::make_shared<prometheus::Registry>();
+  hr::registry::RegistryMetrics metrics(*prom);
+  hr::registry::Authenticator auth(insecure, admin_key);
+  hr::registry::GrpcService service(**registry, auth, metrics);
+  auto admin = hr::telemetry::AdminServer::Start(absl::GetFlag(FLAGS_metrics_address), prom,
+                                                 [&] { return (*registry)->Ready(); });
+  auto server = admin.ok() ? hr::registry::GrpcServer::Start(
+                                 {absl::GetFlag(FLAGS_grpc_address), absl::GetFlag(FLAGS_tls_cert_file),
+                                  absl::GetFlag(FLAGS_tls_key_file)},
+                                 &service)
+                           : admin.status();
+  if (!server.ok()) {
+    hr::telemetry::LogError("cannot start", {{"error", server.status().ToString()}});
+    return 1;
+  }
+  hr::telemetry::LogInfo("listening", {{"grpc_port", (*server)->port()},
+                                       {"metrics_port", (*admin)->port()}});
+  const int sig = hr::core::WaitForShutdownSignal();
+  hr::telemetry::LogInfo("shutting down", {{"signal", sig}});
+  (*server)->Shutdown(absl::Seconds(10));
+  (*admin)->Stop();
+  return 0;
+}

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace hookrelay::registry {
+
+struct ServerOptions {
+  std::string grpc_address = "0.0.0.0:50051";
+  std::string tls_cert_file;  // both set: TLS; both empty: plaintext
+  std::string tls_key_file;
+  absl::Status Validate() const;
+};
+
+// The gRPC server hosting one service plus grpc.health.v1 and server reflection.
+class GrpcServer {
+ public:
+  // UNAVAILABLE if the address cannot be bound; INVALID_ARGUMENT for unreadable TLS files.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerOptions& options,
+                                                          grpc::Service* service);
+  int port() const { return port_; }
+  // Stops accepting, lets RPCs in progress finish until `deadline`, then cancels them.
+  void Shutdown(absl::Duration deadline);
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+}  // namespace hookrelay::registry

@@ -1,0 +1,49 @@
+#include "services/worker/caches.h"
+
+namespace hookrelay::worker {
+
+std::shared_ptr<const CachedHook> MakeCachedHook(const std::optional<std::string>& bytes,
+                                                 absl::Time now) {
+  auto c = std::make_shared<CachedHook>();
+  c->loaded_at = now;
+  if (!bytes.has_value() || !c->hook.ParseFromString(*bytes)) return c;
+  c->exists = true;
+  c->signer = signing::RequestSigner::Create(c->hook.signing(), now);
+  c->schedule = queue::RetrySchedule(c->hook.retry_policy());
+  return c;
+}
+
+std::shared_ptr<const CachedHook> HookCache::Find(const std::string& key, absl::Time now) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = hooks_.find(key);
+  if (it == hooks_.end() || now - it->second->loaded_at > ttl_) return nullptr;
+  return it->second;
+}
+
+void HookCache::Put(const std::string& key, std::shared_ptr<const CachedHook> hook) {
+  std::lock_guard<std::mutex> lock(mu_);
+  hooks_[key] = std::move(hook);
+}
+
+void HookCache::InvalidateAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  hooks_.clear();
+}
+
+std::shared_ptr<const v1::Event> EventCache::Find(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = events_.find(key);
+  return it == events_.end() ? nullptr : it->second;
+}
+
+void EventCache::Put(const std::string& key, std::shared_ptr<const v1::Event> event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!events_.emplace(key, std::move(event)).second) return;
+  order_.push_back(key);
+  while (order_.size() > capacity_) {
+    events_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+}  // namespace hookrelay::worker

@@ -1,0 +1,151 @@
+// The reader side of the Worker: from stream entries to requests handed to the sender.
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "libs/render/renderer.h"
+#include "libs/telemetry/log.h"
+#include "services/worker/job.h"
+#include "services/worker/worker.h"
+
+namespace hookrelay::worker {
+namespace {
+
+constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
+constexpr absl::Duration kMaxTimeout = absl::Seconds(30);
+
+}  // namespace
+
+void Worker::Dispatch(std::vector<queue::StreamEntry> entries, store::RedisConnection& conn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_ += static_cast<int>(entries.size());
+    metrics_.inflight.Set(in_flight_);
+  }
+  std::vector<std::unique_ptr<Job>> jobs;
+  jobs.reserve(entries.size());
+  for (queue::StreamEntry& e : entries) {
+    auto job = std::make_unique<Job>();
+    job->entry = std::move(e);
+    if (!job->task.ParseFromString(job->entry.task) || job->task.delivery_id().empty()) {
+      job->kind = Job::Kind::kPoison;
+    } else if (job->entry.deliveries > options_.max_reclaims + 1) {
+      job->kind = Job::Kind::kTooManyReclaims;
+    }
+    jobs.push_back(std::move(job));
+  }
+  absl::Status fetched = FetchMissing(jobs, conn);
+  while (!fetched.ok()) {
+    telemetry::LogEvery(10, telemetry::LogLevel::kError, "fetching hooks and events failed",
+                        {{"error", fetched.ToString()}});
+    if (!WaitUnlessStopping(absl::Milliseconds(200))) {
+      // Left pending in the group: the next worker process reclaims them.
+      std::lock_guard<std::mutex> lock(mu_);
+      in_flight_ -= static_cast<int>(jobs.size());
+      return;
+    }
+    fetched = FetchMissing(jobs, conn);
+  }
+  for (std::unique_ptr<Job>& job : jobs) {
+    if (job->kind == Job::Kind::kHttp) {
+      Send(std::move(job));
+    } else {
+      Complete(std::move(job));
+    }
+  }
+}
+
+absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
+                                  store::RedisConnection& conn) {
+  const absl::Time now = clock_.Now();
+  store::Pipeline p;
+  std::vector<std::pair<std::string, bool>> keys;  // in pipeline order; true: a hook
+  absl::flat_hash_map<std::string, size_t> slot;
+  auto want = [&](std::string key, bool is_hook) {
+    if (slot.emplace(key, keys.size()).second) {
+      p.Add({"GET", key});
+      keys.emplace_back(std::move(key), is_hook);
+    }
+  };
+  for (auto& job : jobs) {
+    if (job->kind != Job::Kind::kHttp) continue;
+    const v1::DeliveryTask& t = job->task;
+    std::string hk = keys_.Hook(t.tenant(), t.webhook_id());
+    job->hook = hooks_.Find(hk, now);
+    if (job->hook == nullptr) want(std::move(hk), true);
+    std::string ek = keys_.Event(t.tenant(), t.event_id());
+    job->event = events_.Find(ek);
+    if (job->event == nullptr) want(std::move(ek), false);
+  }
+  if (!p.empty()) {
+    auto replies = conn.Execute(p);
+    if (!replies.ok()) return replies.status();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const store::RedisReply& r = (*replies)[i];
+      if (r.is_error()) return r.ToStatus();
+      const auto& [key, is_hook] = keys[i];
+      if (is_hook) {
+        hooks_.Put(key, MakeCachedHook(
+                            r.is_nil() ? std::nullopt : std::optional<std::string>(r.str), now));
+      } else if (!r.is_nil()) {
+        auto event = std::make_shared<v1::Event>();
+        if (event->ParseFromString(r.str)) events_.Put(key, std::move(event));
+      }
+    }
+  }
+  for (auto& job : jobs) {
+    if (job->kind != Job::Kind::kHttp) continue;
+    const v1::DeliveryTask& t = job->task;
+    if (job->hook == nullptr) job->hook = hooks_.Find(keys_.Hook(t.tenant(), t.webhook_id()), now);
+    if (job->event == nullptr) job->event = events_.Find(keys_.Event(t.tenant(), t.event_id()));
+    if (job->hook == nullptr || !job->hook->exists ||
+        (!job->hook->hook.enabled() && !t.manual())) {
+      job->kind = Job::Kind::kCancelled;
+    } else if (job->event == nullptr) {
+      job->kind = Job::Kind::kExpired;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Worker::Send(std::unique_ptr<Job> job) {
+  const v1::Webhook& hook = job->hook->hook;
+  auto rendered = render::Render(hook, *job->event);
+  if (!rendered.ok() || !job->hook->signer.ok()) {
+    job->kind = Job::Kind::kRenderFailed;
+    job->error = std::string(rendered.ok() ? job->hook->signer.status().message()
+                                           : rendered.status().message());
+    Complete(std::move(job));
+    return;
+  }
+  http::HttpRequest req;
+  req.url = std::move(rendered->url);
+  req.body = std::move(rendered->body);
+  req.timeout = hook.timeout_ms() > 0 ? std::min(absl::Milliseconds(hook.timeout_ms()), kMaxTimeout)
+                                      : kDefaultTimeout;
+  req.headers.reserve(hook.headers_size() + 5);
+  req.headers.emplace_back("Content-Type", rendered->content_type);
+  if (!hook.user_agent().empty()) req.headers.emplace_back("User-Agent", hook.user_agent());
+  for (const auto& [name, value] : hook.headers()) req.headers.emplace_back(name, value);
+  std::vector<signing::Header> signature;
+  job->started = clock_.Now();
+  job->hook->signer->Sign(job->task.delivery_id(), job->started, req.body, &signature);
+  for (signing::Header& h : signature) {
+    req.headers.emplace_back(std::move(h.name), std::move(h.value));
+  }
+  Job* raw = job.release();
+  sender_->Submit(std::move(req), [this, raw](http::HttpResponse response) {
+    std::unique_ptr<Job> done(raw);
+    done->response = std::move(response);
+    Complete(std::move(done));
+  });
+}
+
+void Worker::Complete(std::unique_ptr<Job> job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_.push_back(std::move(job));
+  }
+  done_cv_.notify_one();
+}
+
+}  // namespace hookrelay::worker

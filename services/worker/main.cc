@@ -1,0 +1,86 @@
+// delivery-worker: delivers webhook tasks from the Redis stream. Flags also read
+// HOOKRELAY_<FLAG> environment variables; see README "Configuration".
+#include <unistd.h>
+
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "libs/core/flags.h"
+#include "libs/core/shutdown.h"
+#include "libs/telemetry/admin_server.h"
+#include "libs/telemetry/log.h"
+#include "services/worker/worker.h"
+
+ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[:password@]host:port[/db]");
+ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9092", "/metrics, /healthz, /readyz");
+ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Prefix of every Redis key");
+ABSL_FLAG(int, max_in_flight, 256, "HTTP requests in flight per worker");
+ABSL_FLAG(int, batch_size, 128, "Stream entries read per XREADGROUP");
+ABSL_FLAG(std::string, allow_cidrs, "", "Comma-separated CIDRs exempt from the SSRF guard");
+ABSL_FLAG(bool, allow_http, false, "Allow plain http:// targets");
+ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25), "Graceful shutdown deadline");
+ABSL_FLAG(absl::Duration, visibility_timeout, absl::Seconds(60), "Reclaim entries idle this long");
+ABSL_FLAG(int, max_reclaims, 5, "Fail an entry reclaimed more often than this");
+ABSL_FLAG(absl::Duration, retention, absl::Hours(720), "Keep delivery records this long");
+ABSL_FLAG(std::string, consumer_name, "", "Consumer name in the group (default: hostname)");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
+
+namespace hr = hookrelay;
+
+int main(int argc, char** argv) {
+  hr::core::BlockShutdownSignals();
+  if (absl::Status st = hr::core::ParseFlagsWithEnvironment(argc, argv, "delivery-worker", nullptr);
+      !st.ok()) {
+    std::cerr << st.message() << "\n";
+    return 2;
+  }
+  hr::telemetry::LogLevel level;
+  if (!hr::telemetry::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    std::cerr << "log_level: want debug, info, warn or error\n";
+    return 2;
+  }
+  hr::telemetry::InitLogging("delivery-worker", level);
+  char host[256] = "worker";
+  gethostname(host, sizeof(host) - 1);
+  std::string name = absl::GetFlag(FLAGS_consumer_name);
+  // Unique per process, so a restarted worker reclaims what its previous life left pending.
+  absl::StrAppend(&name, name.empty() ? host : "", "-", getpid(), "-",
+                  absl::Uniform<uint32_t>(absl::BitGen(), 0, 1u << 20));
+
+  hr::worker::WorkerOptions o;
+  o.redis_url = absl::GetFlag(FLAGS_redis_url);
+  o.key_prefix = absl::GetFlag(FLAGS_key_prefix);
+  o.consumer_name = name;
+  o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  o.batch_size = absl::GetFlag(FLAGS_batch_size);
+  o.allow_cidrs = absl::StrSplit(absl::GetFlag(FLAGS_allow_cidrs), ',', absl::SkipEmpty());
+  o.allow_http = absl::GetFlag(FLAGS_allow_http);
+  o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  o.visibility_timeout = absl::GetFlag(FLAGS_visibility_timeout);
+  o.max_reclaims = absl::GetFlag(FLAGS_max_reclaims);
+  o.retention = absl::GetFlag(FLAGS_retention);
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  hr::worker::WorkerMetrics metrics(*registry);
+  auto worker = hr::worker::Worker::Create(o, hr::core::Clock::Real(), metrics);
+  if (!worker.ok()) {
+    hr::telemetry::LogError("invalid configuration", {{"error", worker.status().ToString()}});
+    return 2;
+  }
+  auto admin = hr::telemetry::AdminServer::Start(absl::GetFlag(FLAGS_metrics_address), registry,
+                                                 [&] { return (*worker)->Ready(); });
+  absl::Status started = admin.ok() ? (*worker)->Start() : admin.status();
+  if (!started.ok()) {
+    hr::telemetry::LogError("cannot start", {{"error", started.ToString()}});
+    return 1;
+  }
+  hr::telemetry::LogInfo("listening", {{"metrics_port", (*admin)->port()}});
+  const int sig = hr::core::WaitForShutdownSignal();
+  hr::telemetry::LogInfo("shutting down", {{"signal", sig}});
+  (*worker)->Shutdown();
+  (*admin)->Stop();
+  return 0;
+}

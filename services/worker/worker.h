@@ -1,0 +1,125 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/core/clock.h"
+#include "libs/http/sender.h"
+#include "libs/queue/task_stream.h"
+#include "libs/store/keys.h"
+#include "libs/store/redis_pool.h"
+#include "services/worker/caches.h"
+#include "services/worker/worker_metrics.h"
+
+namespace hookrelay::worker {
+
+struct Job;
+
+struct WorkerOptions {
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string key_prefix = "hookrelay:";
+  // Unique per process: the name of this consumer in the workers' group.
+  std::string consumer_name = "worker";
+  int max_in_flight = 256;
+  int batch_size = 128;
+  absl::Duration read_block = absl::Milliseconds(500);
+  // A stream entry pending this long in a consumer that stopped is reclaimed by another.
+  absl::Duration visibility_timeout = absl::Seconds(60);
+  // An entry reclaimed more often than this is failed instead of crash-looping the fleet.
+  int max_reclaims = 5;
+  absl::Duration drain_timeout = absl::Seconds(25);
+  absl::Duration retention = absl::Hours(24 * 30);
+  absl::Duration hook_cache_ttl = absl::Seconds(5);
+  size_t event_cache_size = 20000;
+  absl::Duration maintenance_interval = absl::Milliseconds(200);
+  std::vector<std::string> allow_cidrs;
+  bool allow_http = false;
+  std::string user_agent = "hookrelay/0.1";
+  absl::Status Validate() const;
+};
+
+// The delivery worker: reads DeliveryTasks from the stream with the consumer group, renders
+// and signs each request, sends it through the HttpSender, records the attempt, schedules
+// retries and acknowledges.
+//
+// Threads and flow:
+//   reader      XREADGROUP a batch (only while fewer than max_in_flight are out) → one
+//               pipelined GET of the hooks and events not cached → render, sign → Submit
+//   sender      libcurl multi (HttpSender); completions go to the recorder's queue
+//   recorder    per batch of completions, one MULTI/EXEC pipeline: attempt records, status,
+//               retry-set ZADDs and XACKs together, so an ack never lands without its record
+//   maintainer  promotes due retries, reclaims entries of dead consumers, trims the stream,
+//               refreshes the backlog gauges
+// Shutdown(): stop reading, let in-flight requests finish until drain_timeout, hand the
+// rest back to the stream, flush the recorder.
+class Worker {
+ public:
+  static absl::StatusOr<std::unique_ptr<Worker>> Create(WorkerOptions options, core::Clock& clock,
+                                                        WorkerMetrics& metrics);
+  ~Worker();
+
+  // Connects, creates the consumer group and starts the threads. UNAVAILABLE if Redis
+  // cannot be reached.
+  absl::Status Start();
+  // Graceful stop; returns once everything in flight is recorded or handed back.
+  void Shutdown();
+  // OK when Redis answers (readiness probe).
+  absl::Status Ready();
+
+ private:
+  Worker(WorkerOptions options, core::Clock& clock, WorkerMetrics& metrics);
+
+  void ReadLoop();
+  void MaintainLoop();
+  void RecordLoop();
+  void Dispatch(std::vector<queue::StreamEntry> entries, store::RedisConnection& conn);
+  absl::Status FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
+                            store::RedisConnection& conn);
+  void Send(std::unique_ptr<Job> job);
+  void Complete(std::unique_ptr<Job> job);
+  void RecordBatch(std::vector<std::unique_ptr<Job>>& batch,
+                   std::unique_ptr<store::RedisConnection>& conn);
+  absl::Status ExecuteRecord(const store::Pipeline& p,
+                             std::unique_ptr<store::RedisConnection>& conn);
+  void AddJobWrites(Job& job, absl::Time now, store::Pipeline* p);
+  void AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p);
+  void CountRecorded(const Job& job, absl::Time now);
+  void Maintain(store::RedisConnection& conn, absl::Time now);
+  void RefreshGauges(store::RedisConnection& conn);
+  void TrimStream(store::RedisConnection& conn);
+  bool WaitUnlessStopping(absl::Duration d);
+
+  const WorkerOptions options_;
+  core::Clock& clock_;
+  WorkerMetrics& metrics_;
+  const store::KeySchema keys_;
+  store::RedisPool probe_pool_;
+  std::unique_ptr<http::HttpSender> sender_;
+  HookCache hooks_;
+  EventCache events_;
+  std::mutex rng_mu_;  // guards rng_
+  absl::BitGen rng_;
+
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;  // guards in_flight_, done_, recorder_stop_
+  std::condition_variable room_cv_;
+  std::condition_variable done_cv_;
+  std::condition_variable stop_cv_;
+  int in_flight_ = 0;
+  std::vector<std::unique_ptr<Job>> done_;
+  bool recorder_stop_ = false;
+
+  std::thread reader_;
+  std::thread recorder_;
+  std::thread maintainer_;
+};
+
+}  // namespace hookrelay::worker
