@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite: unit, integration and e2e tests (ctest
+# labels), then the deploy checks. Extra arguments go to ctest, e.g. ./tests/run.sh -L unit
+# Environment: BUILD_DIR (default build), JOBS (default: number of cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+build="${BUILD_DIR:-build}"
+jobs="${JOBS:-$(nproc)}"
+
+./deploy/install-deps.sh --test
+
+echo "==> configuring ($build)"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOOKRELAY_BUILD_TESTS=ON >/dev/null
+echo "==> building (log: $build/build.log)"
+if ! ninja -C "$build" -j "$jobs" >"$build/build.log" 2>&1; then
+  grep -E -A5 'error|FAILED' "$build/build.log" | head -80 >&2
+  echo "error: build failed; full log in $build/build.log" >&2
+  exit 1
+fi
+
+# The independent Standard Webhooks verifier the e2e tests run (npm, pinned).
+if [[ ! -d "$build/tools/node_modules/standardwebhooks" ]]; then
+  echo "==> installing npm standardwebhooks@1.1.1 into $build/tools"
+  mkdir -p "$build/tools"
+  (cd "$build/tools" && npm install --no-audit --no-fund --no-save --loglevel=error \
+    standardwebhooks@1.1.1 >/dev/null)
+fi
+
+echo "==> running tests"
+status=0
+ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@" || status=$?
+
+if [[ -x tests/deploy/check.sh && $# -eq 0 ]]; then
+  echo "==> deploy checks"
+  tests/deploy/check.sh "$root/$build" || status=1
+fi
+if [[ $status -ne 0 ]]; then
+  echo "FAILED: see the output above" >&2
+fi
+exit $status
