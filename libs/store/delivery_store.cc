@@ -1,5 +1,7 @@
 #include "libs/store/delivery_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -84,6 +86,76 @@ absl::StatusOr<v1::Delivery> DeliveryStore::Get(absl::string_view tenant, absl::
     }
   }
   return d;
+}
+
+absl::StatusOr<std::vector<std::string>> DeliveryStore::IndexRange(RedisConnection& conn,
+                                                                   const DeliveryQuery& q,
+                                                                   long long start,
+                                                                   long long count) {
+  absl::StatusOr<RedisReply> reply;
+  if (!q.webhook_id.empty()) {
+    const std::string min = q.since == absl::InfinitePast()
+                                ? "-inf"
+                                : std::to_string(absl::ToUnixMillis(q.since));
+    reply = conn.Command({"ZREVRANGEBYSCORE", keys_.HookDeliveries(q.tenant, q.webhook_id), "+inf",
+                          min, "LIMIT", std::to_string(start), std::to_string(count)});
+  } else {
+    reply = conn.Command({"LRANGE", keys_.EventDeliveries(q.tenant, q.event_id),
+                          std::to_string(start), std::to_string(start + count - 1)});
+  }
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> ids;
+  for (RedisReply& e : reply->elements) ids.push_back(std::move(e.str));
+  return ids;
+}
+
+absl::StatusOr<DeliveryPage> DeliveryStore::List(const DeliveryQuery& q) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  DeliveryPage page;
+  const long long chunk = std::max(q.page_size, 50);
+  long long offset = q.offset;
+  for (int scans = 0; scans < 10 && static_cast<int>(page.deliveries.size()) < q.page_size;
+       ++scans) {
+    auto ids = IndexRange(**conn, q, offset, chunk);
+    if (!ids.ok()) return ids.status();
+    Pipeline p;
+    for (const std::string& id : *ids) p.Add({"HGETALL", keys_.Delivery(q.tenant, id)});
+    auto records = (*conn)->Execute(p);
+    if (!records.ok()) return records.status();
+    size_t used = 0;
+    for (; used < ids->size() && static_cast<int>(page.deliveries.size()) < q.page_size; ++used) {
+      const RedisReply& r = (*records)[used];
+      if (r.is_error() || r.elements.empty()) continue;  // expired
+      v1::Delivery d = DeliveryFromHash(q.tenant, (*ids)[used], r.elements);
+      if (q.status != v1::DELIVERY_STATUS_UNSPECIFIED && d.status() != q.status) continue;
+      page.deliveries.push_back(std::move(d));
+    }
+    offset += static_cast<long long>(used);
+    if (static_cast<long long>(ids->size()) < chunk && used == ids->size()) return page;
+  }
+  page.next_offset = offset;
+  return page;
+}
+
+absl::Status DeliveryStore::RequeueAll(absl::string_view tenant, const std::vector<Requeue>& items,
+                                       absl::Time now) {
+  if (items.empty()) return absl::OkStatus();
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  const std::string now_ms = std::to_string(absl::ToUnixMillis(now));
+  Pipeline p;
+  p.Add({"MULTI"});
+  for (const Requeue& r : items) {
+    p.Add({"HSET", keys_.Delivery(tenant, r.delivery_id), dlv::kStatus,
+           std::to_string(v1::DELIVERY_STATUS_PENDING), dlv::kUpdated, now_ms, dlv::kNextAttempt,
+           "0"});
+    p.Add({"XADD", keys_.Stream(), "*", KeySchema::kTaskField, r.task});
+  }
+  p.Add({"EXEC"});
+  auto replies = (*conn)->Execute(p);
+  if (!replies.ok()) return replies.status();
+  return replies->back().ToStatus();
 }
 
 }  // namespace hookrelay::store

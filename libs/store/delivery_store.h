@@ -32,15 +32,48 @@ void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant,
                      absl::string_view delivery_id, v1::DeliveryStatus status, absl::Time now,
                      Pipeline* p);
 
-// Reads delivery records. Thread-safe.
+// One page of a delivery listing; `next_offset` is 0 when the listing is exhausted.
+struct DeliveryPage {
+  std::vector<v1::Delivery> deliveries;
+  long long next_offset = 0;
+};
+
+// Which deliveries to list: those of one hook (newest first) or of one event.
+struct DeliveryQuery {
+  std::string tenant;
+  std::string webhook_id;  // exactly one of webhook_id and event_id
+  std::string event_id;
+  v1::DeliveryStatus status = v1::DELIVERY_STATUS_UNSPECIFIED;  // any
+  absl::Time since = absl::InfinitePast();  // hook listings only: created at or after
+  int page_size = 50;
+  long long offset = 0;
+};
+
+// A delivery to send again: its record goes back to PENDING and `task` is appended to the
+// stream.
+struct Requeue {
+  std::string delivery_id;
+  std::string task;  // serialized hookrelay.v1.DeliveryTask
+};
+
+// Reads delivery records and re-enqueues them. Thread-safe.
 class DeliveryStore {
  public:
   DeliveryStore(RedisPool& pool, const KeySchema& keys) : pool_(pool), keys_(keys) {}
 
   // The delivery with its attempts, oldest first. NOT_FOUND if unknown or expired.
   absl::StatusOr<v1::Delivery> Get(absl::string_view tenant, absl::string_view id);
+  // A page of deliveries without their attempts. Scans at most a bounded number of index
+  // entries per call, so a status filter matching little returns short pages with an offset.
+  absl::StatusOr<DeliveryPage> List(const DeliveryQuery& query);
+  // Re-enqueues all of `items` in one MULTI/EXEC.
+  absl::Status RequeueAll(absl::string_view tenant, const std::vector<Requeue>& items,
+                          absl::Time now);
 
  private:
+  absl::StatusOr<std::vector<std::string>> IndexRange(RedisConnection& conn,
+                                                      const DeliveryQuery& q, long long start,
+                                                      long long count);
   RedisPool& pool_;
   const KeySchema& keys_;
 };

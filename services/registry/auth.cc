@@ -5,6 +5,7 @@
 
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace hookrelay::registry {
 
@@ -21,7 +22,7 @@ std::string KeyDigest(absl::string_view key) {
   return out;
 }
 
-absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authorization) const {
+absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authorization) {
   if (insecure_) return Principal{.role = v1::API_KEY_ROLE_ADMIN, .tenant = "", .key_id = "insecure"};
   if (!absl::ConsumePrefix(&authorization, "Bearer ") || authorization.empty()) {
     return absl::UnauthenticatedError("authorization: want \"Bearer <api key>\"");
@@ -31,7 +32,23 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
       CRYPTO_memcmp(digest.data(), admin_digest_.data(), digest.size()) == 0) {
     return Principal{.role = v1::API_KEY_ROLE_ADMIN, .tenant = "", .key_id = "bootstrap-admin"};
   }
-  return absl::UnauthenticatedError("authorization: unknown API key");
+  if (keys_ == nullptr) return absl::UnauthenticatedError("authorization: unknown API key");
+  const absl::Time now = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(digest);
+    if (it != cache_.end() && it->second.expires > now) return it->second.principal;
+  }
+  auto key = keys_->FindByDigest(digest);
+  if (absl::IsNotFound(key.status())) {
+    return absl::UnauthenticatedError("authorization: unknown API key");
+  }
+  if (!key.ok()) return key.status();
+  Principal p{.role = key->role(), .tenant = key->tenant(), .key_id = key->id()};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cache_.size() > 10000) cache_.clear();
+  cache_[digest] = Cached{p, now + cache_ttl_};
+  return p;
 }
 
 absl::Status Authorize(const Principal& p, absl::string_view tenant, bool publish) {

@@ -1,8 +1,12 @@
 #pragma once
 
+#include <mutex>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/store/api_key_store.h"
 #include "absl/strings/string_view.h"
 #include "hookrelay/v1/resources.pb.h"
 
@@ -19,20 +23,33 @@ struct Principal {
 std::string KeyDigest(absl::string_view key);
 
 // Authenticates bearer tokens. The bootstrap admin key is held only as its digest and
-// compared in constant time. With `insecure` every caller is an admin (local development
-// only). Thread-safe.
+// compared in constant time; other keys are looked up by digest in `keys` and remembered for
+// `cache_ttl` (so a revocation takes effect within that time). With `insecure` every caller
+// is an admin (local development only). Thread-safe.
 class Authenticator {
  public:
-  Authenticator(bool insecure, std::string admin_key)
-      : insecure_(insecure), admin_digest_(admin_key.empty() ? "" : KeyDigest(admin_key)) {}
+  Authenticator(bool insecure, std::string admin_key, store::ApiKeyStore* keys = nullptr,
+                absl::Duration cache_ttl = absl::Seconds(2))
+      : insecure_(insecure),
+        admin_digest_(admin_key.empty() ? "" : KeyDigest(admin_key)),
+        keys_(keys),
+        cache_ttl_(cache_ttl) {}
 
   // `authorization` is the request's metadata value ("Bearer <key>"). UNAUTHENTICATED when
-  // missing or unknown.
-  absl::StatusOr<Principal> Authenticate(absl::string_view authorization) const;
+  // missing or unknown; UNAVAILABLE when the key store cannot be read.
+  absl::StatusOr<Principal> Authenticate(absl::string_view authorization);
 
  private:
+  struct Cached {
+    Principal principal;
+    absl::Time expires;
+  };
   const bool insecure_;
   const std::string admin_digest_;
+  store::ApiKeyStore* const keys_;
+  const absl::Duration cache_ttl_;
+  std::mutex mu_;  // guards cache_
+  absl::flat_hash_map<std::string, Cached> cache_;
 };
 
 // PERMISSION_DENIED unless `p` may act on `tenant`: admins on any tenant, tenant and

@@ -21,9 +21,20 @@ std::string AuthorizationHeader(const grpc::ServerContext& ctx) {
   return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
 }
 
-// A tenant key may leave `tenant` empty to mean its own tenant.
 std::string TenantFor(const Principal& p, const std::string& requested) {
   return requested.empty() ? p.tenant : requested;
+}
+
+// Stores a StatusOr's value in `resp`, or returns its error.
+template <typename Resp, typename T>
+absl::Status Store(absl::StatusOr<T> result, Resp* resp) {
+  if (!result.ok()) return result.status();
+  *resp = *std::move(result);
+  return absl::OkStatus();
+}
+template <typename Resp>
+absl::Status Store(absl::Status result, Resp*) {
+  return result;
 }
 
 }  // namespace
@@ -34,14 +45,33 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 template <typename Body>
-grpc::Status GrpcService::Handle(const char* method, grpc::ServerContext* ctx, Body&& body) {
+grpc::Status GrpcService::Handle(const char* method, Ctx* ctx, Body&& body) {
   const absl::Time start = absl::Now();
-  absl::Status st;
   auto principal = auth_.Authenticate(AuthorizationHeader(*ctx));
-  st = principal.ok() ? body(*principal) : principal.status();
+  const absl::Status st = principal.ok() ? body(*principal) : principal.status();
   grpc::Status out = ToGrpcStatus(st);
   metrics_.ObserveRpc(method, CodeName(out.error_code()), absl::Now() - start);
   return out;
+}
+
+template <typename Resp, typename Fn>
+grpc::Status GrpcService::OnTenant(const char* method, Ctx* ctx, const std::string& tenant,
+                                   Resp* resp, Fn&& fn) {
+  return Handle(method, ctx, [&](const Principal& p) -> absl::Status {
+    const std::string t = TenantFor(p, tenant);
+    if (absl::Status st = Authorize(p, t, false); !st.ok()) return st;
+    return Store(fn(t), resp);
+  });
+}
+
+template <typename Resp, typename Fn>
+grpc::Status GrpcService::AsAdmin(const char* method, Ctx* ctx, Resp* resp, Fn&& fn) {
+  return Handle(method, ctx, [&](const Principal& p) -> absl::Status {
+    if (p.role != v1::API_KEY_ROLE_ADMIN) {
+      return absl::PermissionDeniedError("only admin keys manage API keys");
+    }
+    return Store(fn(), resp);
+  });
 }
 
 void GrpcService::CountPublish(const v1::PublishEventResponse& r) {
@@ -53,58 +83,76 @@ void GrpcService::CountPublish(const v1::PublishEventResponse& r) {
   metrics_.deliveries_fanned_out.Increment(r.delivery_ids_size());
 }
 
-grpc::Status GrpcService::CreateWebhook(grpc::ServerContext* ctx,
-                                        const v1::CreateWebhookRequest* req, v1::Webhook* resp) {
-  return Handle("CreateWebhook", ctx, [&](const Principal& p) -> absl::Status {
+grpc::Status GrpcService::CreateWebhook(Ctx* ctx, const v1::CreateWebhookRequest* req,
+                                        v1::Webhook* resp) {
+  return OnTenant("CreateWebhook", ctx, req->webhook().tenant(), resp, [&](const std::string& t) {
     v1::Webhook hook = req->webhook();
-    hook.set_tenant(TenantFor(p, hook.tenant()));
-    if (absl::Status st = Authorize(p, hook.tenant(), false); !st.ok()) return st;
-    auto created = registry_.CreateWebhook(std::move(hook));
-    if (!created.ok()) return created.status();
-    *resp = *std::move(created);
-    return absl::OkStatus();
+    hook.set_tenant(t);
+    return registry_.CreateWebhook(std::move(hook));
   });
 }
 
-grpc::Status GrpcService::GetWebhook(grpc::ServerContext* ctx, const v1::GetWebhookRequest* req,
+grpc::Status GrpcService::GetWebhook(Ctx* ctx, const v1::GetWebhookRequest* req,
                                      v1::Webhook* resp) {
-  return Handle("GetWebhook", ctx, [&](const Principal& p) -> absl::Status {
-    const std::string tenant = TenantFor(p, req->tenant());
-    if (absl::Status st = Authorize(p, tenant, false); !st.ok()) return st;
-    auto hook = registry_.GetWebhook(tenant, req->id());
-    if (!hook.ok()) return hook.status();
-    *resp = *std::move(hook);
-    return absl::OkStatus();
+  return OnTenant("GetWebhook", ctx, req->tenant(), resp,
+                  [&](const std::string& t) { return registry_.GetWebhook(t, req->id()); });
+}
+
+grpc::Status GrpcService::ListWebhooks(Ctx* ctx, const v1::ListWebhooksRequest* req,
+                                       v1::ListWebhooksResponse* resp) {
+  return OnTenant("ListWebhooks", ctx, req->tenant(), resp, [&](const std::string& t) {
+    v1::ListWebhooksRequest r = *req;
+    r.set_tenant(t);
+    return registry_.ListWebhooks(r);
   });
 }
 
-grpc::Status GrpcService::DeleteWebhook(grpc::ServerContext* ctx,
-                                        const v1::DeleteWebhookRequest* req,
-                                        v1::DeleteWebhookResponse*) {
-  return Handle("DeleteWebhook", ctx, [&](const Principal& p) -> absl::Status {
-    const std::string tenant = TenantFor(p, req->tenant());
-    if (absl::Status st = Authorize(p, tenant, false); !st.ok()) return st;
-    return registry_.DeleteWebhook(tenant, req->id());
+grpc::Status GrpcService::UpdateWebhook(Ctx* ctx, const v1::UpdateWebhookRequest* req,
+                                        v1::Webhook* resp) {
+  return OnTenant("UpdateWebhook", ctx, req->webhook().tenant(), resp, [&](const std::string& t) {
+    v1::UpdateWebhookRequest r = *req;
+    r.mutable_webhook()->set_tenant(t);
+    return registry_.UpdateWebhook(r);
   });
 }
 
-grpc::Status GrpcService::PublishEvent(grpc::ServerContext* ctx,
-                                       const v1::PublishEventRequest* req,
+grpc::Status GrpcService::DeleteWebhook(Ctx* ctx, const v1::DeleteWebhookRequest* req,
+                                        v1::DeleteWebhookResponse* resp) {
+  return OnTenant("DeleteWebhook", ctx, req->tenant(), resp,
+                  [&](const std::string& t) { return registry_.DeleteWebhook(t, req->id()); });
+}
+
+grpc::Status GrpcService::RotateWebhookSecret(Ctx* ctx, const v1::RotateWebhookSecretRequest* req,
+                                              v1::Webhook* resp) {
+  return OnTenant("RotateWebhookSecret", ctx, req->tenant(), resp, [&](const std::string& t) {
+    v1::RotateWebhookSecretRequest r = *req;
+    r.set_tenant(t);
+    return registry_.RotateWebhookSecret(r);
+  });
+}
+
+grpc::Status GrpcService::TestWebhook(Ctx* ctx, const v1::TestWebhookRequest* req,
+                                      v1::TestWebhookResponse* resp) {
+  return OnTenant("TestWebhook", ctx, req->tenant(), resp, [&](const std::string& t) {
+    v1::TestWebhookRequest r = *req;
+    r.set_tenant(t);
+    return registry_.TestWebhook(r);
+  });
+}
+
+grpc::Status GrpcService::PublishEvent(Ctx* ctx, const v1::PublishEventRequest* req,
                                        v1::PublishEventResponse* resp) {
   return Handle("PublishEvent", ctx, [&](const Principal& p) -> absl::Status {
     v1::PublishEventRequest r = *req;
     r.set_tenant(TenantFor(p, r.tenant()));
     if (absl::Status st = Authorize(p, r.tenant(), true); !st.ok()) return st;
-    auto published = registry_.PublishEvent(r);
-    if (!published.ok()) return published.status();
-    *resp = *std::move(published);
+    if (absl::Status st = Store(registry_.PublishEvent(r), resp); !st.ok()) return st;
     CountPublish(*resp);
     return absl::OkStatus();
   });
 }
 
-grpc::Status GrpcService::PublishEvents(grpc::ServerContext* ctx,
-                                        const v1::PublishEventsRequest* req,
+grpc::Status GrpcService::PublishEvents(Ctx* ctx, const v1::PublishEventsRequest* req,
                                         v1::PublishEventsResponse* resp) {
   return Handle("PublishEvents", ctx, [&](const Principal& p) -> absl::Status {
     v1::PublishEventsRequest r = *req;
@@ -112,36 +160,61 @@ grpc::Status GrpcService::PublishEvents(grpc::ServerContext* ctx,
       e.set_tenant(TenantFor(p, e.tenant()));
       if (absl::Status st = Authorize(p, e.tenant(), true); !st.ok()) return st;
     }
-    auto published = registry_.PublishEvents(r);
-    if (!published.ok()) return published.status();
-    *resp = *std::move(published);
+    if (absl::Status st = Store(registry_.PublishEvents(r), resp); !st.ok()) return st;
     for (const auto& one : resp->results()) CountPublish(one);
     return absl::OkStatus();
   });
 }
 
-grpc::Status GrpcService::GetEvent(grpc::ServerContext* ctx, const v1::GetEventRequest* req,
-                                   v1::Event* resp) {
-  return Handle("GetEvent", ctx, [&](const Principal& p) -> absl::Status {
-    const std::string tenant = TenantFor(p, req->tenant());
-    if (absl::Status st = Authorize(p, tenant, false); !st.ok()) return st;
-    auto event = registry_.GetEvent(tenant, req->id());
-    if (!event.ok()) return event.status();
-    *resp = *std::move(event);
-    return absl::OkStatus();
+grpc::Status GrpcService::GetEvent(Ctx* ctx, const v1::GetEventRequest* req, v1::Event* resp) {
+  return OnTenant("GetEvent", ctx, req->tenant(), resp,
+                  [&](const std::string& t) { return registry_.GetEvent(t, req->id()); });
+}
+
+grpc::Status GrpcService::ListDeliveries(Ctx* ctx, const v1::ListDeliveriesRequest* req,
+                                         v1::ListDeliveriesResponse* resp) {
+  return OnTenant("ListDeliveries", ctx, req->tenant(), resp, [&](const std::string& t) {
+    v1::ListDeliveriesRequest r = *req;
+    r.set_tenant(t);
+    return registry_.ListDeliveries(r);
   });
 }
 
-grpc::Status GrpcService::GetDelivery(grpc::ServerContext* ctx,
-                                      const v1::GetDeliveryRequest* req, v1::Delivery* resp) {
-  return Handle("GetDelivery", ctx, [&](const Principal& p) -> absl::Status {
-    const std::string tenant = TenantFor(p, req->tenant());
-    if (absl::Status st = Authorize(p, tenant, false); !st.ok()) return st;
-    auto delivery = registry_.GetDelivery(tenant, req->id());
-    if (!delivery.ok()) return delivery.status();
-    *resp = *std::move(delivery);
-    return absl::OkStatus();
+grpc::Status GrpcService::GetDelivery(Ctx* ctx, const v1::GetDeliveryRequest* req,
+                                      v1::Delivery* resp) {
+  return OnTenant("GetDelivery", ctx, req->tenant(), resp,
+                  [&](const std::string& t) { return registry_.GetDelivery(t, req->id()); });
+}
+
+grpc::Status GrpcService::RedeliverDelivery(Ctx* ctx, const v1::RedeliverDeliveryRequest* req,
+                                            v1::Delivery* resp) {
+  return OnTenant("RedeliverDelivery", ctx, req->tenant(), resp, [&](const std::string& t) {
+    return registry_.RedeliverDelivery(t, req->id());
   });
+}
+
+grpc::Status GrpcService::RecoverWebhook(Ctx* ctx, const v1::RecoverWebhookRequest* req,
+                                         v1::RecoverWebhookResponse* resp) {
+  return OnTenant("RecoverWebhook", ctx, req->tenant(), resp, [&](const std::string& t) {
+    v1::RecoverWebhookRequest r = *req;
+    r.set_tenant(t);
+    return registry_.RecoverWebhook(r);
+  });
+}
+
+grpc::Status GrpcService::CreateApiKey(Ctx* ctx, const v1::CreateApiKeyRequest* req,
+                                       v1::ApiKey* resp) {
+  return AsAdmin("CreateApiKey", ctx, resp, [&] { return registry_.CreateApiKey(*req); });
+}
+
+grpc::Status GrpcService::ListApiKeys(Ctx* ctx, const v1::ListApiKeysRequest* req,
+                                      v1::ListApiKeysResponse* resp) {
+  return AsAdmin("ListApiKeys", ctx, resp, [&] { return registry_.ListApiKeys(*req); });
+}
+
+grpc::Status GrpcService::RevokeApiKey(Ctx* ctx, const v1::RevokeApiKeyRequest* req,
+                                       v1::RevokeApiKeyResponse* resp) {
+  return AsAdmin("RevokeApiKey", ctx, resp, [&] { return registry_.RevokeApiKey(req->id()); });
 }
 
 }  // namespace hookrelay::registry

@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "hookrelay/v1/registry.grpc.pb.h"
 #include "services/registry/auth.h"
@@ -12,35 +14,58 @@ namespace hookrelay::registry {
 
 // The gRPC edge of the registry: authenticates, authorizes the tenant, calls Registry,
 // maps absl::Status to grpc::Status (in ToGrpcStatus only) and records RPC metrics.
-// RPCs not implemented yet answer UNIMPLEMENTED (the generated default).
+// A tenant or publisher key may leave `tenant` empty to mean its own tenant.
 class GrpcService final : public v1::WebhookRegistry::Service {
  public:
-  GrpcService(Registry& registry, const Authenticator& auth, RegistryMetrics& metrics)
+  GrpcService(Registry& registry, Authenticator& auth, RegistryMetrics& metrics)
       : registry_(registry), auth_(auth), metrics_(metrics) {}
 
-  grpc::Status CreateWebhook(grpc::ServerContext* ctx, const v1::CreateWebhookRequest* req,
-                             v1::Webhook* resp) override;
-  grpc::Status GetWebhook(grpc::ServerContext* ctx, const v1::GetWebhookRequest* req,
-                          v1::Webhook* resp) override;
-  grpc::Status DeleteWebhook(grpc::ServerContext* ctx, const v1::DeleteWebhookRequest* req,
-                             v1::DeleteWebhookResponse* resp) override;
-  grpc::Status PublishEvent(grpc::ServerContext* ctx, const v1::PublishEventRequest* req,
-                            v1::PublishEventResponse* resp) override;
-  grpc::Status PublishEvents(grpc::ServerContext* ctx, const v1::PublishEventsRequest* req,
-                             v1::PublishEventsResponse* resp) override;
-  grpc::Status GetEvent(grpc::ServerContext* ctx, const v1::GetEventRequest* req,
-                        v1::Event* resp) override;
-  grpc::Status GetDelivery(grpc::ServerContext* ctx, const v1::GetDeliveryRequest* req,
-                           v1::Delivery* resp) override;
+  using Ctx = grpc::ServerContext;
+  grpc::Status CreateWebhook(Ctx*, const v1::CreateWebhookRequest*, v1::Webhook*) override;
+  grpc::Status GetWebhook(Ctx*, const v1::GetWebhookRequest*, v1::Webhook*) override;
+  grpc::Status ListWebhooks(Ctx*, const v1::ListWebhooksRequest*,
+                            v1::ListWebhooksResponse*) override;
+  grpc::Status UpdateWebhook(Ctx*, const v1::UpdateWebhookRequest*, v1::Webhook*) override;
+  grpc::Status DeleteWebhook(Ctx*, const v1::DeleteWebhookRequest*,
+                             v1::DeleteWebhookResponse*) override;
+  grpc::Status RotateWebhookSecret(Ctx*, const v1::RotateWebhookSecretRequest*,
+                                   v1::Webhook*) override;
+  grpc::Status TestWebhook(Ctx*, const v1::TestWebhookRequest*,
+                           v1::TestWebhookResponse*) override;
+  grpc::Status PublishEvent(Ctx*, const v1::PublishEventRequest*,
+                            v1::PublishEventResponse*) override;
+  grpc::Status PublishEvents(Ctx*, const v1::PublishEventsRequest*,
+                             v1::PublishEventsResponse*) override;
+  grpc::Status GetEvent(Ctx*, const v1::GetEventRequest*, v1::Event*) override;
+  grpc::Status ListDeliveries(Ctx*, const v1::ListDeliveriesRequest*,
+                              v1::ListDeliveriesResponse*) override;
+  grpc::Status GetDelivery(Ctx*, const v1::GetDeliveryRequest*, v1::Delivery*) override;
+  grpc::Status RedeliverDelivery(Ctx*, const v1::RedeliverDeliveryRequest*,
+                                 v1::Delivery*) override;
+  grpc::Status RecoverWebhook(Ctx*, const v1::RecoverWebhookRequest*,
+                              v1::RecoverWebhookResponse*) override;
+  grpc::Status CreateApiKey(Ctx*, const v1::CreateApiKeyRequest*, v1::ApiKey*) override;
+  grpc::Status ListApiKeys(Ctx*, const v1::ListApiKeysRequest*,
+                           v1::ListApiKeysResponse*) override;
+  grpc::Status RevokeApiKey(Ctx*, const v1::RevokeApiKeyRequest*,
+                            v1::RevokeApiKeyResponse*) override;
 
  private:
-  // Runs `body` for an authenticated caller and records the RPC.
+  // Runs `body(principal)` for an authenticated caller and records the RPC.
   template <typename Body>
-  grpc::Status Handle(const char* method, grpc::ServerContext* ctx, Body&& body);
+  grpc::Status Handle(const char* method, Ctx* ctx, Body&& body);
+  // Handle() for a call on one tenant: resolves and authorizes the tenant, then stores
+  // `fn(tenant)`'s value in `resp`.
+  template <typename Resp, typename Fn>
+  grpc::Status OnTenant(const char* method, Ctx* ctx, const std::string& tenant, Resp* resp,
+                        Fn&& fn);
+  // Handle() for admin-only calls.
+  template <typename Resp, typename Fn>
+  grpc::Status AsAdmin(const char* method, Ctx* ctx, Resp* resp, Fn&& fn);
   void CountPublish(const v1::PublishEventResponse& r);
 
   Registry& registry_;
-  const Authenticator& auth_;
+  Authenticator& auth_;
   RegistryMetrics& metrics_;
 };
 

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   }
   auto prom = std::make_shared<prometheus::Registry>();
   hr::registry::RegistryMetrics metrics(*prom);
-  hr::registry::Authenticator auth(insecure, admin_key);
+  hr::registry::Authenticator auth(insecure, admin_key, &(*registry)->api_keys());
   hr::registry::GrpcService service(**registry, auth, metrics);
   auto admin = hr::telemetry::AdminServer::Start(absl::GetFlag(FLAGS_metrics_address), prom,
                                                  [&] { return (*registry)->Ready(); });

@@ -54,6 +54,7 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
       hooks_(pool_, keys_),
       events_(pool_, keys_, options_.events),
       deliveries_(pool_, keys_),
+      api_keys_(pool_, keys_),
       index_(hooks_) {}
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(RegistryOptions options,
@@ -119,7 +120,7 @@ absl::StatusOr<v1::Delivery> Registry::GetDelivery(const std::string& tenant,
 }
 
 absl::StatusOr<store::PublishPlan> Registry::Plan(const v1::PublishEventRequest& req,
-                                                  absl::Time now) {
+                                                  absl::Time now, const v1::Webhook* only) {
   auto snapshot = index_.Get(req.tenant());
   if (!snapshot.ok()) return snapshot.status();
   store::PublishPlan plan;
@@ -138,8 +139,12 @@ absl::StatusOr<store::PublishPlan> Registry::Plan(const v1::PublishEventRequest&
   task.set_event_id(e.id());
   task.set_attempt(1);
   task.set_published_at_ms(absl::ToUnixMillis(now));
+  task.set_test(only != nullptr);
   for (const v1::Webhook& hook : (*snapshot)->hooks) {
-    if (!match::HookMatches(hook, req.type(), req.attributes())) continue;
+    if (only != nullptr ? hook.id() != only->id()
+                        : !match::HookMatches(hook, req.type(), req.attributes())) {
+      continue;
+    }
     store::PlannedDelivery& d = plan.deliveries.emplace_back();
     d.delivery_id = core::NewId(core::kDeliveryIdPrefix, now);
     d.hook_id = hook.id();

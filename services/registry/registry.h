@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "hookrelay/v1/registry.pb.h"
 #include "libs/core/clock.h"
+#include "libs/store/api_key_store.h"
 #include "libs/store/delivery_store.h"
 #include "libs/store/event_store.h"
 #include "libs/store/hook_store.h"
@@ -47,14 +48,46 @@ class Registry {
   absl::StatusOr<v1::Event> GetEvent(const std::string& tenant, const std::string& id);
   absl::StatusOr<v1::Delivery> GetDelivery(const std::string& tenant, const std::string& id);
 
+  // Hooks ordered by id (creation time); page_size ≤ 200, opaque page tokens.
+  absl::StatusOr<v1::ListWebhooksResponse> ListWebhooks(const v1::ListWebhooksRequest& req);
+  // Replaces the fields named in update_mask (INVALID_ARGUMENT for unknown or read-only
+  // paths); enabling a hook clears its disabled_reason.
+  absl::StatusOr<v1::Webhook> UpdateWebhook(const v1::UpdateWebhookRequest& req);
+  // A new current secret (generated unless given); the old one keeps signing beside it for
+  // the grace period (default 24 h). The response shows the new secret once.
+  absl::StatusOr<v1::Webhook> RotateWebhookSecret(const v1::RotateWebhookSecretRequest& req);
+  // Sends a webhook.test event to one hook through the workers and waits for the attempt.
+  // DEADLINE_EXCEEDED if no worker recorded it in time.
+  absl::StatusOr<v1::TestWebhookResponse> TestWebhook(const v1::TestWebhookRequest& req);
+
+  absl::StatusOr<v1::ListDeliveriesResponse> ListDeliveries(const v1::ListDeliveriesRequest& req);
+  // Sends a delivery again (same delivery id, next attempt number), whatever its status.
+  // FAILED_PRECONDITION when its hook or event is gone.
+  absl::StatusOr<v1::Delivery> RedeliverDelivery(const std::string& tenant, const std::string& id);
+  // Re-enqueues every FAILED delivery of a hook created at or after `since`.
+  absl::StatusOr<v1::RecoverWebhookResponse> RecoverWebhook(const v1::RecoverWebhookRequest& req);
+
+  // API keys (callers check the admin role). The key itself is in the response of create
+  // only; it is stored as its SHA-256 digest.
+  absl::StatusOr<v1::ApiKey> CreateApiKey(const v1::CreateApiKeyRequest& req);
+  absl::StatusOr<v1::ListApiKeysResponse> ListApiKeys(const v1::ListApiKeysRequest& req);
+  absl::Status RevokeApiKey(const std::string& id);
+  store::ApiKeyStore& api_keys() { return api_keys_; }
+
   // OK when Redis answers.
   absl::Status Ready();
 
  private:
   Registry(RegistryOptions options, core::Clock& clock);
-  absl::StatusOr<store::PublishPlan> Plan(const v1::PublishEventRequest& req, absl::Time now);
+  // Plans a publish against the tenant's cached hooks; with `only`, a test send to that one
+  // hook whatever it subscribes to.
+  absl::StatusOr<store::PublishPlan> Plan(const v1::PublishEventRequest& req, absl::Time now,
+                                          const v1::Webhook* only = nullptr);
   absl::StatusOr<v1::PublishEventResponse> PublishPlanned(store::PublishPlan plan,
                                                           const v1::PublishEventRequest& req);
+  absl::StatusOr<v1::Webhook> LoadForUpdate(const std::string& tenant, const std::string& id);
+  absl::StatusOr<std::vector<store::Requeue>> PlanRequeue(const std::string& tenant,
+                                                          const std::vector<v1::Delivery>& ds);
 
   const RegistryOptions options_;
   core::Clock& clock_;
@@ -63,6 +96,7 @@ class Registry {
   store::HookStore hooks_;
   store::EventStore events_;
   store::DeliveryStore deliveries_;
+  store::ApiKeyStore api_keys_;
   HookIndex index_;
 };
 

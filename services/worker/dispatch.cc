@@ -98,7 +98,7 @@ absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
     if (job->hook == nullptr) job->hook = hooks_.Find(keys_.Hook(t.tenant(), t.webhook_id()), now);
     if (job->event == nullptr) job->event = events_.Find(keys_.Event(t.tenant(), t.event_id()));
     if (job->hook == nullptr || !job->hook->exists ||
-        (!job->hook->hook.enabled() && !t.manual())) {
+        (!job->hook->hook.enabled() && !t.manual() && !t.test())) {
       job->kind = Job::Kind::kCancelled;
     } else if (job->event == nullptr) {
       job->kind = Job::Kind::kExpired;

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "hookrelay/v1/resources.pb.h"
+#include "libs/store/keys.h"
+#include "libs/store/redis_pool.h"
+
+namespace hookrelay::store {
+
+// API keys, stored by the SHA-256 digest of the key (never the key itself):
+//   <p>apikey:<digest>   STRING  serialized hookrelay.v1.ApiKey (without `key`)
+//   <p>apikeys           HASH    key id → digest (for listing and revoking)
+// Thread-safe.
+class ApiKeyStore {
+ public:
+  ApiKeyStore(RedisPool& pool, const KeySchema& keys) : pool_(pool), keys_(keys) {}
+
+  absl::Status Create(const v1::ApiKey& key, const std::string& digest);
+  // NOT_FOUND when no key has this digest.
+  absl::StatusOr<v1::ApiKey> FindByDigest(const std::string& digest);
+  // Every key, or only `tenant`'s when it is not empty.
+  absl::StatusOr<std::vector<v1::ApiKey>> List(const std::string& tenant);
+  // NOT_FOUND when the id is unknown.
+  absl::Status Revoke(const std::string& id);
+
+ private:
+  std::string DigestKey(const std::string& digest) const {
+    return keys_.prefix() + "apikey:" + digest;
+  }
+  std::string Index() const { return keys_.prefix() + "apikeys"; }
+
+  RedisPool& pool_;
+  const KeySchema& keys_;
+};
+
+}  // namespace hookrelay::store

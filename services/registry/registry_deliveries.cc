@@ -1,0 +1,168 @@
+// Registry: delivery history, redelivery, recovery and test sends.
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "hookrelay/v1/delivery.pb.h"
+#include "libs/core/ids.h"
+#include "nlohmann/json.hpp"
+#include "services/registry/registry.h"
+
+namespace hookrelay::registry {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr int kMaxPageSize = 200;
+constexpr int kMaxRecover = 10000;
+constexpr absl::Duration kTestSlack = absl::Seconds(5);
+
+std::string OffsetToken(long long offset) {
+  return offset == 0 ? "" : absl::WebSafeBase64Escape(absl::StrCat("o:", offset));
+}
+
+absl::StatusOr<long long> TokenOffset(const std::string& token) {
+  if (token.empty()) return 0;
+  std::string raw;
+  long long offset = 0;
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.rfind("o:", 0) != 0 ||
+      !absl::SimpleAtoi(raw.substr(2), &offset) || offset < 0) {
+    return absl::InvalidArgumentError("page_token: not a token from ListDeliveries");
+  }
+  return offset;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ListDeliveriesResponse> Registry::ListDeliveries(
+    const v1::ListDeliveriesRequest& req) {
+  if (absl::Status st = ValidateTenant(req.tenant(), "tenant"); !st.ok()) return st;
+  if (req.webhook_id().empty() == req.event_id().empty()) {
+    return absl::InvalidArgumentError("webhook_id, event_id: set exactly one");
+  }
+  if (!req.webhook_id().empty() && !core::IsValidId(req.webhook_id(), core::kWebhookIdPrefix)) {
+    return absl::InvalidArgumentError("webhook_id: not a valid wh_ id");
+  }
+  if (!req.event_id().empty() && !core::IsValidId(req.event_id(), core::kEventIdPrefix)) {
+    return absl::InvalidArgumentError("event_id: not a valid evt_ id");
+  }
+  if (req.page_size() < 0 || req.page_size() > kMaxPageSize) {
+    return absl::InvalidArgumentError("page_size: must be between 0 and 200");
+  }
+  if (!v1::DeliveryStatus_IsValid(req.status())) {
+    return absl::InvalidArgumentError("status: unknown value");
+  }
+  auto offset = TokenOffset(req.page_token());
+  if (!offset.ok()) return offset.status();
+  store::DeliveryQuery q{.tenant = req.tenant(), .webhook_id = req.webhook_id(),
+                         .event_id = req.event_id(), .status = req.status(),
+                         .page_size = req.page_size() == 0 ? 50 : req.page_size(),
+                         .offset = *offset};
+  auto page = deliveries_.List(q);
+  if (!page.ok()) return page.status();
+  v1::ListDeliveriesResponse resp;
+  for (v1::Delivery& d : page->deliveries) *resp.add_deliveries() = std::move(d);
+  resp.set_next_page_token(OffsetToken(page->next_offset));
+  return resp;
+}
+
+absl::StatusOr<std::vector<store::Requeue>> Registry::PlanRequeue(
+    const std::string& tenant, const std::vector<v1::Delivery>& ds) {
+  const absl::Time now = clock_.Now();
+  std::vector<store::Requeue> out;
+  for (const v1::Delivery& d : ds) {
+    v1::DeliveryTask task;
+    task.set_delivery_id(d.id());
+    task.set_tenant(tenant);
+    task.set_webhook_id(d.webhook_id());
+    task.set_event_id(d.event_id());
+    task.set_attempt(d.attempt_count() + 1);
+    task.set_published_at_ms(absl::ToUnixMillis(now));
+    task.set_manual(true);
+    out.push_back({d.id(), task.SerializeAsString()});
+  }
+  return out;
+}
+
+absl::StatusOr<v1::Delivery> Registry::RedeliverDelivery(const std::string& tenant,
+                                                         const std::string& id) {
+  auto d = GetDelivery(tenant, id);
+  if (!d.ok()) return d.status();
+  if (auto hook = hooks_.Get(tenant, d->webhook_id()); !hook.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("delivery ", id, ": its webhook is gone"));
+  }
+  if (auto event = events_.Get(tenant, d->event_id()); !event.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("delivery ", id, ": its event is past retention"));
+  }
+  auto requeue = PlanRequeue(tenant, {*d});
+  if (!requeue.ok()) return requeue.status();
+  if (absl::Status st = deliveries_.RequeueAll(tenant, *requeue, clock_.Now()); !st.ok()) return st;
+  d->set_status(v1::DELIVERY_STATUS_PENDING);
+  d->clear_attempts();
+  return d;
+}
+
+absl::StatusOr<v1::RecoverWebhookResponse> Registry::RecoverWebhook(
+    const v1::RecoverWebhookRequest& req) {
+  auto hook = LoadForUpdate(req.tenant(), req.id());
+  if (!hook.ok()) return hook.status();
+  store::DeliveryQuery q{.tenant = req.tenant(), .webhook_id = req.id(),
+                         .status = v1::DELIVERY_STATUS_FAILED, .page_size = kMaxPageSize};
+  if (req.has_since()) q.since = absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(req.since()));
+  std::vector<v1::Delivery> failed;
+  do {
+    auto page = deliveries_.List(q);
+    if (!page.ok()) return page.status();
+    for (v1::Delivery& d : page->deliveries) failed.push_back(std::move(d));
+    q.offset = page->next_offset;
+  } while (q.offset != 0 && failed.size() < kMaxRecover);
+  auto requeue = PlanRequeue(req.tenant(), failed);
+  if (!requeue.ok()) return requeue.status();
+  if (absl::Status st = deliveries_.RequeueAll(req.tenant(), *requeue, clock_.Now()); !st.ok()) {
+    return st;
+  }
+  v1::RecoverWebhookResponse resp;
+  for (const v1::Delivery& d : failed) resp.add_delivery_ids(d.id());
+  return resp;
+}
+
+absl::StatusOr<v1::TestWebhookResponse> Registry::TestWebhook(const v1::TestWebhookRequest& req) {
+  auto hook = LoadForUpdate(req.tenant(), req.id());
+  if (!hook.ok()) return hook.status();
+  const std::string payload = req.payload().empty() ? R"({"test":true})" : req.payload();
+  if (payload.size() > options_.limits.max_payload_bytes || !nlohmann::json::accept(payload)) {
+    return absl::InvalidArgumentError("payload: must be valid JSON within the size limit");
+  }
+  v1::PublishEventRequest pub;
+  pub.set_tenant(req.tenant());
+  pub.set_type("webhook.test");
+  pub.set_payload(payload);
+  absl::StatusOr<store::PublishPlan> plan;
+  absl::StatusOr<store::PublishOutcome> outcome;
+  for (int i = 0; i < 5; ++i) {
+    plan = Plan(pub, clock_.Now(), &*hook);
+    if (!plan.ok()) return plan.status();
+    outcome = events_.Publish(*plan, clock_.Now());
+    if (!outcome.ok()) return outcome.status();
+    if (outcome->kind != store::PublishOutcome::Kind::kStaleVersion) break;
+    if (auto r = index_.Reload(req.tenant()); !r.ok()) return r.status();
+  }
+  if (outcome->delivery_ids.empty()) return absl::AbortedError("tenant: hooks kept changing");
+  v1::TestWebhookResponse resp;
+  resp.set_delivery_id(outcome->delivery_ids[0]);
+  const absl::Duration wait =
+      (hook->timeout_ms() > 0 ? absl::Milliseconds(hook->timeout_ms()) : absl::Seconds(10)) +
+      kTestSlack;
+  for (const absl::Time deadline = absl::Now() + wait; absl::Now() < deadline;) {
+    auto d = deliveries_.Get(req.tenant(), resp.delivery_id());
+    if (d.ok() && d->attempts_size() > 0) {
+      *resp.mutable_attempt() = d->attempts(0);
+      return resp;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError("no worker recorded the test attempt in time; are workers running?");
+}
+
+}  // namespace hookrelay::registry

@@ -1,0 +1,58 @@
+// Registry: API key management.
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "libs/core/ids.h"
+#include "services/registry/auth.h"
+#include "services/registry/registry.h"
+
+namespace hookrelay::registry {
+
+absl::StatusOr<v1::ApiKey> Registry::CreateApiKey(const v1::CreateApiKeyRequest& req) {
+  if (req.role() == v1::API_KEY_ROLE_UNSPECIFIED || !v1::ApiKeyRole_IsValid(req.role())) {
+    return absl::InvalidArgumentError("role: must be ADMIN, TENANT or PUBLISHER");
+  }
+  if (req.role() != v1::API_KEY_ROLE_ADMIN || !req.tenant().empty()) {
+    if (absl::Status st = ValidateTenant(req.tenant(), "tenant"); !st.ok()) return st;
+  }
+  if (req.description().size() > 256) {
+    return absl::InvalidArgumentError("description: at most 256 characters");
+  }
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof(raw)) != 1) return absl::InternalError("random generator failed");
+  const std::string secret = absl::StrCat(
+      "hr_", absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<char*>(raw), sizeof(raw))));
+  const absl::Time now = clock_.Now();
+  v1::ApiKey key;
+  key.set_id(core::NewId(core::kApiKeyIdPrefix, now));
+  key.set_tenant(req.role() == v1::API_KEY_ROLE_ADMIN ? "" : req.tenant());
+  key.set_role(req.role());
+  key.set_description(req.description());
+  *key.mutable_create_time() =
+      google::protobuf::util::TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(now));
+  if (absl::Status st = api_keys_.Create(key, KeyDigest(secret)); !st.ok()) return st;
+  key.set_key(secret);
+  return key;
+}
+
+absl::StatusOr<v1::ListApiKeysResponse> Registry::ListApiKeys(const v1::ListApiKeysRequest& req) {
+  if (!req.tenant().empty()) {
+    if (absl::Status st = ValidateTenant(req.tenant(), "tenant"); !st.ok()) return st;
+  }
+  auto keys = api_keys_.List(req.tenant());
+  if (!keys.ok()) return keys.status();
+  v1::ListApiKeysResponse resp;
+  for (v1::ApiKey& k : *keys) *resp.add_keys() = std::move(k);
+  return resp;
+}
+
+absl::Status Registry::RevokeApiKey(const std::string& id) {
+  if (!core::IsValidId(id, core::kApiKeyIdPrefix)) {
+    return absl::InvalidArgumentError("id: not a valid key_ id");
+  }
+  return api_keys_.Revoke(id);
+}
+
+}  // namespace hookrelay::registry
