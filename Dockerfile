@@ -11,10 +11,8 @@
 # No HEALTHCHECK: Kubernetes probes (gRPC health, /healthz, /readyz) and compose
 # healthchecks do that job.
 
-ARG DEBIAN_IMAGE=debian:bookworm-slim
-
 # ---------------------------------------------------------------------------- build
-FROM ${DEBIAN_IMAGE} AS build
+FROM debian:bookworm-slim AS build
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -42,7 +40,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOOKRELAY_BUILD_TE
       /out/usr/local/bin/
 
 # -------------------------------------------------------------------------- runtime
-FROM ${DEBIAN_IMAGE} AS runtime
+FROM debian:bookworm-slim AS runtime
 
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -53,7 +51,7 @@ LABEL org.opencontainers.image.title="hookrelay" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="${DEBIAN_IMAGE}"
+      org.opencontainers.image.base.name="debian:bookworm-slim"
 
 # Shared libraries the three binaries link against (what ldd reports for them),
 # plus CA certificates for HTTPS deliveries. Nothing else: no compilers, no tools.

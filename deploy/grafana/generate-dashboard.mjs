@@ -99,6 +99,7 @@ function makePanel(s, gridPos) {
         textMode: "auto",
         wideLayout: true,
         showPercentChange: false,
+        percentChangeColorMode: "standard",
       },
     };
   }
@@ -423,7 +424,6 @@ const dashboard = {
         label: "Data source",
         type: "datasource",
         query: "prometheus",
-        current: {},
         hide: 0,
         includeAll: false,
         multi: false,
@@ -439,7 +439,6 @@ const dashboard = {
         type: "query",
         datasource: DS,
         query: { query: "label_values(up, job)", refId: "PrometheusVariableQueryEditor-VariableQuery" },
-        definition: "label_values(up, job)",
         regex: "/.*hookrelay.*/",
         current: { selected: true, text: ["All"], value: ["$__all"] },
         hide: 0,
@@ -456,7 +455,6 @@ const dashboard = {
         type: "query",
         datasource: DS,
         query: { query: 'label_values(up{job=~"$job"}, instance)', refId: "PrometheusVariableQueryEditor-VariableQuery" },
-        definition: 'label_values(up{job=~"$job"}, instance)',
         regex: "",
         current: { selected: true, text: ["All"], value: ["$__all"] },
         hide: 0,

@@ -1,0 +1,176 @@
+{{/* Chart name. */}}
+{{- define "hookrelay.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: <release>-<chart>, or the release name when it already contains the chart name. */}}
+{{- define "hookrelay.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hookrelay.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels of every resource. */}}
+{{- define "hookrelay.labels" -}}
+helm.sh/chart: {{ include "hookrelay.chart" . }}
+{{ include "hookrelay.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: hookrelay
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "hookrelay.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "hookrelay.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Component labels: include "hookrelay.componentLabels" (list $ "worker") */}}
+{{- define "hookrelay.componentLabels" -}}
+{{ include "hookrelay.labels" (index . 0) }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "hookrelay.componentSelectorLabels" -}}
+{{ include "hookrelay.selectorLabels" (index . 0) }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "hookrelay.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "hookrelay.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hookrelay.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The chart-managed Secret (admin key, Redis URL and password). */}}
+{{- define "hookrelay.secretName" -}}
+{{- include "hookrelay.fullname" . -}}
+{{- end -}}
+
+{{- define "hookrelay.adminKeySecretName" -}}
+{{- default (include "hookrelay.secretName" .) .Values.auth.existingSecret -}}
+{{- end -}}
+
+{{- define "hookrelay.adminKeySecretKey" -}}
+{{- if .Values.auth.existingSecret -}}{{ .Values.auth.existingSecretKey }}{{- else -}}admin-api-key{{- end -}}
+{{- end -}}
+
+{{- define "hookrelay.redisUrlSecretName" -}}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.existingSecret -}}
+{{- .Values.externalRedis.existingSecret -}}
+{{- else -}}
+{{- include "hookrelay.secretName" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "hookrelay.redisUrlSecretKey" -}}
+{{- if and (not .Values.redis.enabled) .Values.externalRedis.existingSecret -}}
+{{- .Values.externalRedis.existingSecretKey -}}
+{{- else -}}redis-url{{- end -}}
+{{- end -}}
+
+{{- define "hookrelay.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "hookrelay.fullname" .)) .Values.tls.existingSecret -}}
+{{- end -}}
+
+{{- define "hookrelay.redisName" -}}
+{{- printf "%s-redis" (include "hookrelay.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* True when the chart must render its own Secret. */}}
+{{- define "hookrelay.needsSecret" -}}
+{{- if or (and (not .Values.auth.insecureNoAuth) (not .Values.auth.existingSecret)) .Values.redis.enabled (not .Values.externalRedis.existingSecret) -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+A value of the chart Secret: the given value, else the one already in the cluster (so
+generated keys survive upgrades), else a new random one.
+include "hookrelay.secretValue" (dict "ctx" $ "key" "admin-api-key" "value" "...")
+*/}}
+{{- define "hookrelay.secretValue" -}}
+{{- $ctx := .ctx -}}
+{{- if .value -}}
+{{- .value -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" $ctx.Release.Namespace (include "hookrelay.secretName" $ctx) -}}
+{{- if and $existing $existing.data (hasKey $existing.data .key) -}}
+{{- index $existing.data .key | b64dec -}}
+{{- else -}}
+{{- randAlphaNum 40 -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Seconds in a duration such as 25s, 1m30s, 1.5m, 2h, 500ms (rounded up).
+include "hookrelay.durationSeconds" "1m30s"  ->  90
+*/}}
+{{- define "hookrelay.durationSeconds" -}}
+{{- $total := 0.0 -}}
+{{- $d := toString . -}}
+{{- if not (regexMatch "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$" $d) -}}
+{{- fail (printf "cannot read the duration %q (use e.g. 25s, 1m30s, 2h)" $d) -}}
+{{- end -}}
+{{- range $part := regexFindAll "[0-9]+(\\.[0-9]+)?(ms|s|m|h)" $d -1 -}}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $part | float64 -}}
+{{- $unit := regexReplaceAll "^[0-9]+(\\.[0-9]+)?" $part "" -}}
+{{- $mult := dict "ms" 0.001 "s" 1.0 "m" 60.0 "h" 3600.0 -}}
+{{- $total = addf $total (mulf $num (get $mult $unit)) -}}
+{{- end -}}
+{{- ceil $total | int -}}
+{{- end -}}
+
+{{/* Checks of combinations the schema cannot express. */}}
+{{- define "hookrelay.validate" -}}
+{{- if and .Values.redis.enabled (or .Values.externalRedis.url .Values.externalRedis.existingSecret) -}}
+{{- fail "redis.enabled=true and externalRedis are both set: choose the bundled Redis or an external one (redis.enabled=false)" -}}
+{{- end -}}
+{{- if and (not .Values.redis.enabled) (not .Values.externalRedis.url) (not .Values.externalRedis.existingSecret) -}}
+{{- fail "redis.enabled=false needs externalRedis.url or externalRedis.existingSecret" -}}
+{{- end -}}
+{{- if and .Values.tls.enabled (not .Values.tls.existingSecret) (or (not .Values.tls.cert) (not .Values.tls.key)) -}}
+{{- fail "tls.enabled=true needs tls.existingSecret, or both tls.cert and tls.key" -}}
+{{- end -}}
+{{- $drain := include "hookrelay.durationSeconds" .Values.worker.drainTimeout | int -}}
+{{- if le (int .Values.worker.terminationGracePeriodSeconds) $drain -}}
+{{- fail (printf "worker.terminationGracePeriodSeconds (%d) must be longer than worker.drainTimeout (%s = %ds), or Kubernetes kills workers mid-drain" (int .Values.worker.terminationGracePeriodSeconds) .Values.worker.drainTimeout $drain) -}}
+{{- end -}}
+{{- if and .Values.auth.insecureNoAuth (or .Values.auth.adminApiKey .Values.auth.existingSecret) -}}
+{{- fail "auth.insecureNoAuth=true cannot be combined with an admin API key" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Default preferred anti-affinity spreading a component over nodes. */}}
+{{- define "hookrelay.defaultAffinity" -}}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "hookrelay.componentSelectorLabels" . | nindent 12 }}
+{{- end -}}

@@ -1,0 +1,295 @@
+#!/usr/bin/env node
+// Validates rendered Helm manifests (multi-document YAML files):
+//   1. each object against the Kubernetes OpenAPI schema (kubernetes-models validate():
+//      types, required fields, formats, enums), and the Prometheus Operator CRD schemas;
+//   2. strictly: every field must be declared by the Kubernetes types (kubernetes-types, or
+//      @kubernetes-models/prometheus-operator for the CRDs) - unknown fields fail;
+//   3. hookrelay's operational rules: every container has an image, resource requests and
+//      limits, liveness and readiness probes, runs as non-root on a read-only root filesystem
+//      with all capabilities dropped; selectors, ports, Secrets and HPA targets resolve; the
+//      worker's grace period exceeds its drain timeout; flags are ones the services define.
+//
+// usage: node validate-manifests.mjs --tools DIR [--external-secrets a,b] [--alerts FILE] FILE...
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { TypeShapes } from "./lib/tsshape.mjs";
+
+const args = process.argv.slice(2);
+let toolsDir = "";
+let externalSecrets = new Set();
+let alertsFile = "";
+const files = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === "--tools") toolsDir = resolve(args[++i]);
+  else if (args[i] === "--external-secrets") externalSecrets = new Set(args[++i].split(",").filter(Boolean));
+  else if (args[i] === "--alerts") alertsFile = args[++i];
+  else files.push(args[i]);
+}
+if (!toolsDir || !files.length) {
+  console.error("usage: validate-manifests.mjs --tools DIR [--external-secrets a,b] [--alerts FILE] FILE...");
+  process.exit(2);
+}
+const require = createRequire(join(toolsDir, "package.json"));
+const YAML = require("yaml");
+
+// kind -> [kubernetes-models module, class, TS module, TS type]
+const KINDS = {
+  "apps/v1/Deployment": ["kubernetes-models/apps/v1/Deployment", "Deployment", "kubernetes-types/apps/v1", "Deployment"],
+  "apps/v1/StatefulSet": ["kubernetes-models/apps/v1/StatefulSet", "StatefulSet", "kubernetes-types/apps/v1", "StatefulSet"],
+  "v1/Service": ["kubernetes-models/v1/Service", "Service", "kubernetes-types/core/v1", "Service"],
+  "v1/Secret": ["kubernetes-models/v1/Secret", "Secret", "kubernetes-types/core/v1", "Secret"],
+  "v1/ConfigMap": ["kubernetes-models/v1/ConfigMap", "ConfigMap", "kubernetes-types/core/v1", "ConfigMap"],
+  "v1/ServiceAccount": ["kubernetes-models/v1/ServiceAccount", "ServiceAccount", "kubernetes-types/core/v1", "ServiceAccount"],
+  "v1/Pod": ["kubernetes-models/v1/Pod", "Pod", "kubernetes-types/core/v1", "Pod"],
+  "policy/v1/PodDisruptionBudget": ["kubernetes-models/policy/v1/PodDisruptionBudget", "PodDisruptionBudget", "kubernetes-types/policy/v1", "PodDisruptionBudget"],
+  "autoscaling/v2/HorizontalPodAutoscaler": ["kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "kubernetes-types/autoscaling/v2", "HorizontalPodAutoscaler"],
+  "monitoring.coreos.com/v1/ServiceMonitor": ["@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor", "ServiceMonitor", "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor", "IServiceMonitor"],
+  "monitoring.coreos.com/v1/PrometheusRule": ["@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule", "PrometheusRule", "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule", "IPrometheusRule"],
+};
+const alias = (key) => key.replace(/[^A-Za-z0-9]/g, "_");
+const shapes = new TypeShapes(
+  toolsDir,
+  Object.fromEntries(Object.entries(KINDS).map(([k, v]) => [alias(k), [v[2], v[3]]])),
+);
+
+// Flags the services define (the chart must pass no other).
+const FLAGS = {
+  "webhook-registry": ["grpc_address", "metrics_address", "redis_url", "key_prefix", "admin_api_key_file", "insecure_no_auth", "tls_cert_file", "tls_key_file", "max_payload_bytes", "allow_http", "retention", "log_level"],
+  "delivery-worker": ["redis_url", "metrics_address", "key_prefix", "max_in_flight", "max_in_flight_per_hook", "batch_size", "allow_cidrs", "allow_http", "drain_timeout", "visibility_timeout", "max_reclaims", "retention", "consumer_name", "log_level"],
+};
+
+const durationSeconds = (d) => {
+  const m = String(d).match(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/);
+  if (!m) return NaN;
+  let total = 0;
+  for (const [, n, u] of String(d).matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[u];
+  }
+  return total;
+};
+const canonical = (v) =>
+  JSON.stringify(v, (k, x) =>
+    x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.keys(x).sort().map((k2) => [k2, x[k2]])) : x,
+  );
+const matches = (selector, labels) =>
+  selector && Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+let failures = 0;
+let currentFile = "";
+const fail = (where, msg) => {
+  failures++;
+  console.error(`  FAIL [${currentFile}] ${where}: ${msg}`);
+};
+
+for (const file of files) {
+  currentFile = file;
+  const docs = YAML.parseAllDocuments(readFileSync(file, "utf8"));
+  const objects = [];
+  for (const d of docs) {
+    if (d.errors.length) {
+      fail(file, `YAML: ${d.errors.map((e) => e.message).join("; ")}`);
+      continue;
+    }
+    const o = d.toJSON();
+    if (o) objects.push(o);
+  }
+  const before = failures;
+  const counts = {};
+  const byKind = (k) => objects.filter((o) => o.kind === k);
+  const names = new Set();
+
+  for (const o of objects) {
+    const key = `${o.apiVersion}/${o.kind}`;
+    const where = `${o.kind}/${o.metadata?.name}`;
+    counts[o.kind] = (counts[o.kind] ?? 0) + 1;
+    if (names.has(`${o.kind}/${o.metadata?.name}`)) fail(where, "duplicate object name");
+    names.add(`${o.kind}/${o.metadata?.name}`);
+    const spec = KINDS[key];
+    if (!spec) {
+      fail(where, `no schema known for ${key} (add it to validate-manifests.mjs)`);
+      continue;
+    }
+    // 1. OpenAPI schema (kubernetes-models).
+    try {
+      const Model = require(spec[0])[spec[1]];
+      new Model(o).validate();
+    } catch (e) {
+      fail(where, `schema: ${e.message}`);
+    }
+    // 2. Strict field check against the TS types.
+    for (const err of shapes.check(o, alias(key), where)) fail(where, `strict: ${err}`);
+    // Labels are strings (a YAML number or bool here is rejected by the API server).
+    for (const [k, v] of Object.entries(o.metadata?.labels ?? {})) {
+      if (typeof v !== "string") fail(where, `label ${k} is not a string`);
+    }
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.metadata?.name ?? "") || o.metadata.name.length > 63) {
+      fail(where, "metadata.name is not a valid DNS-1123 name of at most 63 characters");
+    }
+  }
+
+  // 3. Operational rules for every pod template.
+  const workloads = objects.filter((o) => ["Deployment", "StatefulSet", "DaemonSet", "Pod"].includes(o.kind));
+  for (const w of workloads) {
+    const where = `${w.kind}/${w.metadata.name}`;
+    const isTestHook = w.kind === "Pod" && w.metadata.annotations?.["helm.sh/hook"];
+    const podSpec = w.kind === "Pod" ? w.spec : w.spec.template.spec;
+    const podLabels = w.kind === "Pod" ? w.metadata.labels : w.spec.template.metadata?.labels;
+    if (w.kind !== "Pod" && !matches(w.spec.selector?.matchLabels, podLabels)) {
+      fail(where, "spec.selector.matchLabels does not match the pod template labels");
+    }
+    const psc = podSpec.securityContext ?? {};
+    for (const c of [...(podSpec.initContainers ?? []), ...podSpec.containers]) {
+      const cw = `${where} container ${c.name}`;
+      if (!c.image) fail(cw, "no image");
+      else if (/:latest$/.test(c.image) || !/[:@]/.test(c.image.split("/").pop())) fail(cw, `image ${c.image} has no pinned tag or digest`);
+      for (const part of ["requests", "limits"]) {
+        for (const r of ["cpu", "memory"]) {
+          if (c.resources?.[part]?.[r] === undefined) fail(cw, `no resources.${part}.${r}`);
+        }
+      }
+      if (!isTestHook) {
+        if (!c.livenessProbe) fail(cw, "no livenessProbe");
+        if (!c.readinessProbe) fail(cw, "no readinessProbe");
+      }
+      const sc = c.securityContext ?? {};
+      if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) fail(cw, "runAsNonRoot is not true");
+      if ((sc.runAsUser ?? psc.runAsUser) === 0) fail(cw, "runs as UID 0");
+      if (sc.readOnlyRootFilesystem !== true) fail(cw, "readOnlyRootFilesystem is not true");
+      if (sc.allowPrivilegeEscalation !== false) fail(cw, "allowPrivilegeEscalation is not false");
+      if (sc.privileged === true) fail(cw, "privileged");
+      if (!(sc.capabilities?.drop ?? []).includes("ALL")) fail(cw, "capabilities.drop does not include ALL");
+      if ((sc.capabilities?.add ?? []).length) fail(cw, `adds capabilities ${sc.capabilities.add}`);
+      // Secrets referenced by env must exist (rendered here, or named as external).
+      for (const e of c.env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (ref) checkSecretKey(cw, ref.name, ref.key);
+      }
+      // Probe ports must be declared container ports.
+      const portNames = new Set((c.ports ?? []).map((p) => p.name));
+      const portNums = new Set((c.ports ?? []).map((p) => p.containerPort));
+      for (const pn of ["livenessProbe", "readinessProbe", "startupProbe"]) {
+        const p = c[pn];
+        const port = p?.httpGet?.port ?? p?.grpc?.port ?? p?.tcpSocket?.port;
+        if (port !== undefined && !(portNames.has(port) || portNums.has(port))) fail(cw, `${pn} uses undeclared port ${port}`);
+      }
+      // Flags: only the ones the binary defines.
+      const bin = (c.command ?? [])[0]?.split("/").pop();
+      if (FLAGS[bin]) {
+        for (const a of c.args ?? []) {
+          const m = String(a).match(/^--([a-z_]+)(=|$)/);
+          if (!m) fail(cw, `argument ${a} is not a --flag=value`);
+          else if (!FLAGS[bin].includes(m[1])) fail(cw, `${bin} has no flag --${m[1]}`);
+        }
+        for (const e of c.env ?? []) {
+          const m = e.name.match(/^HOOKRELAY_([A-Z_]+)$/);
+          if (m && !FLAGS[bin].includes(m[1].toLowerCase())) fail(cw, `${bin} has no flag for ${e.name}`);
+        }
+      }
+      if (bin === "delivery-worker") {
+        const drainArg = (c.args ?? []).map(String).find((a) => a.startsWith("--drain_timeout="));
+        const drain = drainArg ? durationSeconds(drainArg.split("=")[1]) : 25;
+        const grace = podSpec.terminationGracePeriodSeconds ?? 30;
+        if (!(grace > drain)) fail(cw, `terminationGracePeriodSeconds ${grace} is not longer than the drain timeout ${drain}s`);
+      }
+      if (bin === "webhook-registry") {
+        const tls = (c.args ?? []).map(String).some((a) => a.startsWith("--tls_cert_file="));
+        const grpcProbe = c.readinessProbe?.grpc && c.livenessProbe?.grpc;
+        if (!tls && !grpcProbe) fail(cw, "registry without TLS must use gRPC health probes");
+        if (tls && (c.readinessProbe?.grpc || c.livenessProbe?.grpc)) fail(cw, "gRPC probes cannot reach a TLS port");
+      }
+    }
+    for (const v of podSpec.volumes ?? []) {
+      if (v.secret) {
+        if (v.secret.items) for (const it of v.secret.items) checkSecretKey(`${where} volume ${v.name}`, v.secret.secretName, it.key);
+        else checkSecretKey(`${where} volume ${v.name}`, v.secret.secretName, null);
+      }
+    }
+    for (const c of podSpec.containers) {
+      for (const m of c.volumeMounts ?? []) {
+        const known = (podSpec.volumes ?? []).some((v) => v.name === m.name) ||
+          (w.spec.volumeClaimTemplates ?? []).some((t) => t.metadata.name === m.name);
+        if (!known) fail(`${where} container ${c.name}`, `volumeMount ${m.name} has no volume`);
+      }
+    }
+    const sa = podSpec.serviceAccountName;
+    if (sa && sa !== "default" && !objects.some((o) => o.kind === "ServiceAccount" && o.metadata.name === sa)) {
+      fail(where, `serviceAccountName ${sa} is not rendered`);
+    }
+  }
+
+  function checkSecretKey(where, name, key) {
+    if (externalSecrets.has(name)) return;
+    const s = objects.find((o) => o.kind === "Secret" && o.metadata.name === name);
+    if (!s) return fail(where, `Secret ${name} is neither rendered nor declared external`);
+    if (key && !(key in (s.data ?? {})) && !(key in (s.stringData ?? {}))) fail(where, `Secret ${name} has no key ${key}`);
+  }
+
+  const templates = workloads.map((w) => ({
+    w,
+    labels: w.kind === "Pod" ? w.metadata.labels : w.spec.template.metadata?.labels,
+    containers: w.kind === "Pod" ? w.spec.containers : w.spec.template.spec.containers,
+  }));
+  for (const s of byKind("Service")) {
+    const where = `Service/${s.metadata.name}`;
+    const targets = templates.filter((t) => t.w.kind !== "Pod" && matches(s.spec.selector, t.labels));
+    if (!targets.length) {
+      fail(where, "selector matches no workload");
+      continue;
+    }
+    for (const p of s.spec.ports) {
+      if (typeof p.targetPort === "string") {
+        const ok = targets.every((t) => t.containers.some((c) => (c.ports ?? []).some((cp) => cp.name === p.targetPort)));
+        if (!ok) fail(where, `targetPort ${p.targetPort} is not a named container port of the selected pods`);
+      }
+    }
+  }
+  for (const p of byKind("PodDisruptionBudget")) {
+    if (!templates.some((t) => matches(p.spec.selector?.matchLabels, t.labels))) fail(`PodDisruptionBudget/${p.metadata.name}`, "selector matches no workload");
+  }
+  for (const h of byKind("HorizontalPodAutoscaler")) {
+    const ref = h.spec.scaleTargetRef;
+    const target = objects.find((o) => o.kind === ref.kind && o.metadata.name === ref.name);
+    if (!target) fail(`HorizontalPodAutoscaler/${h.metadata.name}`, `scaleTargetRef ${ref.kind}/${ref.name} is not rendered`);
+    else if (target.spec.replicas !== undefined) fail(`${target.kind}/${target.metadata.name}`, "sets spec.replicas although an HPA scales it");
+    if (h.spec.minReplicas > h.spec.maxReplicas) fail(`HorizontalPodAutoscaler/${h.metadata.name}`, "minReplicas > maxReplicas");
+  }
+  for (const sm of byKind("ServiceMonitor")) {
+    const where = `ServiceMonitor/${sm.metadata.name}`;
+    const services = byKind("Service").filter((s) => matches(sm.spec.selector?.matchLabels, s.metadata.labels));
+    const jobs = services.map((s) => s.metadata.labels?.[sm.spec.jobLabel]).sort();
+    if (JSON.stringify(jobs) !== JSON.stringify(["hookrelay-registry", "hookrelay-worker"])) {
+      fail(where, `selects Services with jobs ${JSON.stringify(jobs)}, want hookrelay-registry and hookrelay-worker`);
+    }
+    for (const ep of sm.spec.endpoints) {
+      for (const s of services) {
+        if (!s.spec.ports.some((p) => p.name === ep.port)) fail(where, `Service ${s.metadata.name} has no port ${ep.port}`);
+      }
+    }
+  }
+  for (const pr of byKind("PrometheusRule")) {
+    if (!alertsFile) continue;
+    const where = `PrometheusRule/${pr.metadata.name}`;
+    const want = YAML.parse(readFileSync(alertsFile, "utf8")).groups;
+    const got = pr.spec.groups ?? [];
+    // Identical to the alerts file, except for labels the chart adds to every rule (ruleLabels;
+    // a rule's own label wins over them).
+    const src = want.flatMap((g) => g.rules);
+    const out = got.flatMap((g) => g.rules ?? []);
+    const extra = {};
+    if (out.length) {
+      for (const [k, v] of Object.entries(out[0].labels ?? {})) if (!(k in (src[0]?.labels ?? {}))) extra[k] = v;
+    }
+    const norm = (groups, addLabels) =>
+      canonical(groups.map((g) => ({ ...g, rules: g.rules.map((r) => ({ ...r, labels: { ...addLabels, ...(r.labels ?? {}) } })) })));
+    if (norm(got, {}) !== norm(want, extra)) fail(where, `rules differ from ${alertsFile}`);
+  }
+
+  const summary = Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(", ");
+  if (failures === before) console.log(`  ok ${file}: ${objects.length} objects (${summary})`);
+}
+
+if (failures) {
+  console.error(`${failures} problem(s) in the rendered manifests`);
+  process.exit(1);
+}
