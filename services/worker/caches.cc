@@ -1,5 +1,7 @@
 #include "services/worker/caches.h"
 
+#include "absl/container/flat_hash_map.h"
+
 namespace hookrelay::worker {
 
 std::shared_ptr<const CachedHook> MakeCachedHook(const std::optional<std::string>& bytes,
@@ -28,6 +30,13 @@ void HookCache::Put(const std::string& key, std::shared_ptr<const CachedHook> ho
 void HookCache::InvalidateAll() {
   std::lock_guard<std::mutex> lock(mu_);
   hooks_.clear();
+}
+
+void HookCache::InvalidateTenant(const std::string& tenant_tag) {
+  std::lock_guard<std::mutex> lock(mu_);
+  absl::erase_if(hooks_, [&](const auto& entry) {
+    return entry.first.find(tenant_tag) != std::string::npos;
+  });
 }
 
 std::shared_ptr<const v1::Event> EventCache::Find(const std::string& key) const {

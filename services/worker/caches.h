@@ -36,6 +36,8 @@ class HookCache {
   std::shared_ptr<const CachedHook> Find(const std::string& key, absl::Time now) const;
   void Put(const std::string& key, std::shared_ptr<const CachedHook> hook);
   void InvalidateAll();
+  // Drops every cached hook whose key contains `tenant_tag` ("{<tenant>}:").
+  void InvalidateTenant(const std::string& tenant_tag);
 
  private:
   const absl::Duration ttl_;

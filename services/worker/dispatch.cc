@@ -132,12 +132,33 @@ void Worker::Send(std::unique_ptr<Job> job) {
   for (signing::Header& h : signature) {
     req.headers.emplace_back(std::move(h.name), std::move(h.value));
   }
+  std::string hook_key = absl::StrCat(job->task.tenant(), "/", job->task.webhook_id());
+  if (!AcquireHookSlot(hook_key)) {
+    job->kind = Job::Kind::kDeferred;
+    Complete(std::move(job));
+    return;
+  }
   Job* raw = job.release();
-  sender_->Submit(std::move(req), [this, raw](http::HttpResponse response) {
+  sender_->Submit(std::move(req), [this, raw, key = std::move(hook_key)](http::HttpResponse r) {
+    ReleaseHookSlot(key);
     std::unique_ptr<Job> done(raw);
-    done->response = std::move(response);
+    done->response = std::move(r);
     Complete(std::move(done));
   });
+}
+
+bool Worker::AcquireHookSlot(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  int& n = per_hook_[key];
+  if (n >= options_.max_in_flight_per_hook) return false;
+  ++n;
+  return true;
+}
+
+void Worker::ReleaseHookSlot(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = per_hook_.find(key);
+  if (it != per_hook_.end() && --it->second <= 0) per_hook_.erase(it);
 }
 
 void Worker::Complete(std::unique_ptr<Job> job) {

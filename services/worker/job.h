@@ -24,6 +24,7 @@ struct Job {
     kRenderFailed,     // the hook's format or signer cannot produce this request
     kPoison,           // the entry does not hold a DeliveryTask
     kTooManyReclaims,  // handed out more than max_reclaims + 1 times
+    kDeferred,         // its hook already had max_in_flight_per_hook requests out
   };
   Kind kind = Kind::kHttp;
   queue::StreamEntry entry;

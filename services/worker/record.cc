@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/store/delivery_store.h"
+#include "libs/store/hook_store.h"
 #include "libs/telemetry/log.h"
 #include "services/worker/job.h"
 #include "services/worker/worker.h"
@@ -15,12 +16,13 @@ using telemetry::LogLevel;
 
 constexpr absl::Duration kGiveUpAfterStop = absl::Seconds(5);
 constexpr int kPromoteBatch = 1000;
+constexpr absl::Duration kDeferDelay = absl::Seconds(1);
 constexpr absl::Duration kTrimInterval = absl::Seconds(5);
 
-v1::Attempt MakeAttempt(const Job& job, const std::string& worker) {
+v1::Attempt MakeAttempt(const Job& job, const std::string& worker, absl::Time now) {
   v1::Attempt a;
   a.set_number(std::max(1, job.task.attempt()));
-  const absl::Time start = job.started == absl::Time() ? absl::Now() : job.started;
+  const absl::Time start = job.started == absl::Time() ? now : job.started;
   *a.mutable_start_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(start));
   a.set_duration_us(absl::ToInt64Microseconds(job.response.duration));
   a.set_http_status(job.response.status);
@@ -41,6 +43,7 @@ void Worker::RecordLoop() {
       batch.swap(done_);
     }
     RecordBatch(batch, conn);
+    DisableGoneHooks(batch);
     {
       std::lock_guard<std::mutex> lock(mu_);
       in_flight_ -= static_cast<int>(batch.size());
@@ -81,6 +84,33 @@ void Worker::RecordBatch(std::vector<std::unique_ptr<Job>>& batch,
   for (const auto& job : batch) CountRecorded(*job, now);
 }
 
+// A receiver that answered 410 Gone asked us to stop: the hook is disabled with a reason
+// (the registry then stops matching it and the worker cancels its queued deliveries).
+void Worker::DisableGoneHooks(const std::vector<std::unique_ptr<Job>>& batch) {
+  for (const auto& job : batch) {
+    if (!job->decision.has_value() || !job->decision->disable_hook) continue;
+    const v1::DeliveryTask& t = job->task;
+    store::HookStore store(probe_pool_, keys_);
+    auto hook = store.Get(t.tenant(), t.webhook_id());
+    if (!hook.ok() || !hook->enabled()) continue;  // deleted or already disabled
+    const absl::Time now = clock_.Now();
+    hook->set_enabled(false);
+    hook->set_disabled_reason(
+        absl::StrCat("the receiver answered 410 Gone to delivery ", t.delivery_id()));
+    *hook->mutable_update_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(now));
+    if (absl::Status st = store.Replace(*hook); !st.ok()) {
+      telemetry::LogError("disabling a hook after 410 Gone failed",
+                          {{"webhook_id", t.webhook_id()}, {"error", st.ToString()}});
+      continue;
+    }
+    hooks_.Put(keys_.Hook(t.tenant(), t.webhook_id()),
+               MakeCachedHook(hook->SerializeAsString(), now));
+    metrics_.hooks_disabled.Increment();
+    telemetry::LogWarn("hook disabled: the receiver answered 410 Gone",
+                       {{"webhook_id", t.webhook_id()}, {"delivery_id", t.delivery_id()}});
+  }
+}
+
 absl::Status Worker::ExecuteRecord(const store::Pipeline& p,
                                    std::unique_ptr<store::RedisConnection>& conn) {
   if (conn == nullptr) {
@@ -110,9 +140,13 @@ void Worker::AddJobWrites(Job& job, absl::Time now, store::Pipeline* p) {
     case Job::Kind::kPoison:
       telemetry::LogError("dropping a stream entry that holds no task", {{"entry", job.entry.id}});
       break;
+    case Job::Kind::kDeferred:  // same task, same attempt number, a little later
+      p->Add({"ZADD", keys_.RetrySet(), std::to_string(absl::ToUnixMillis(now + kDeferDelay)),
+              job.entry.task});
+      break;
     case Job::Kind::kCancelled:
-      store::AddStatusUpdate(keys_, t.tenant(), t.delivery_id(), v1::DELIVERY_STATUS_CANCELLED,
-                             now, p);
+      store::AddStatusUpdate(keys_, t.tenant(), t.delivery_id(), v1::DELIVERY_STATUS_CANCELLED, now,
+                             p);
       break;
     case Job::Kind::kExpired:
       store::AddStatusUpdate(keys_, t.tenant(), t.delivery_id(), v1::DELIVERY_STATUS_FAILED, now,
@@ -120,9 +154,10 @@ void Worker::AddJobWrites(Job& job, absl::Time now, store::Pipeline* p) {
       break;
     case Job::Kind::kRenderFailed:
     case Job::Kind::kTooManyReclaims: {
-      store::AttemptUpdate u{.tenant = t.tenant(), .delivery_id = t.delivery_id(),
+      store::AttemptUpdate u{.tenant = t.tenant(),
+                             .delivery_id = t.delivery_id(),
                              .status = v1::DELIVERY_STATUS_FAILED,
-                             .attempt = MakeAttempt(job, options_.consumer_name)};
+                             .attempt = MakeAttempt(job, options_.consumer_name, now)};
       if (job.kind == Job::Kind::kRenderFailed) {
         u.attempt.set_error_class(v1::ERROR_CLASS_RENDER);
         u.attempt.set_error(job.error);
@@ -150,9 +185,15 @@ void Worker::AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p) {
     std::lock_guard<std::mutex> lock(rng_mu_);
     job.decision = Decide(job.response, attempt, job.hook->schedule, now, rng_);
   }
+  if (t.test() && job.decision->retry_in.has_value()) {  // TestWebhook sends are never retried
+    job.decision->retry_in.reset();
+    job.decision->status = v1::DELIVERY_STATUS_FAILED;
+  }
   const Decision& d = *job.decision;
-  store::AttemptUpdate u{.tenant = t.tenant(), .delivery_id = t.delivery_id(),
-                         .status = d.status, .attempt = MakeAttempt(job, options_.consumer_name)};
+  store::AttemptUpdate u{.tenant = t.tenant(),
+                         .delivery_id = t.delivery_id(),
+                         .status = d.status,
+                         .attempt = MakeAttempt(job, options_.consumer_name, now)};
   u.attempt.set_error_class(d.error_class);
   if (job.response.failure != http::FailureKind::kNone) {
     u.attempt.set_error(job.response.error);
@@ -173,6 +214,10 @@ void Worker::AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p) {
 }
 
 void Worker::CountRecorded(const Job& job, absl::Time now) {
+  if (job.kind == Job::Kind::kDeferred) {
+    metrics_.deferred.Increment();
+    return;
+  }
   if (job.kind == Job::Kind::kExpired || job.kind == Job::Kind::kRenderFailed ||
       job.kind == Job::Kind::kTooManyReclaims) {
     metrics_.dead.Increment();
@@ -208,9 +253,9 @@ void Worker::MaintainLoop() {
       conn = *std::move(c);
     }
     Maintain(*conn, clock_.Now());
-    if (absl::Now() - last_trim > kTrimInterval) {
+    if (clock_.Now() - last_trim > kTrimInterval) {
       TrimStream(*conn);
-      last_trim = absl::Now();
+      last_trim = clock_.Now();
     }
   }
 }
@@ -259,21 +304,26 @@ void Worker::RefreshGauges(store::RedisConnection& conn) {
 }
 
 // Deletes acknowledged entries: everything below the oldest pending entry, or below the
-// last entry handed out when none is pending.
+// last entry handed out when none is pending. The last-delivered id is read before XPENDING:
+// read after it, entries handed out in between (pending, not yet acknowledged) would fall
+// below it and be trimmed, and a worker crashing on them would lose them.
 void Worker::TrimStream(store::RedisConnection& conn) {
+  auto groups = conn.Command({"XINFO", "GROUPS", keys_.Stream()});
+  if (!groups.ok()) return;
+  std::string last_delivered;
+  for (const auto& g : groups->elements) {
+    std::string name, last;
+    for (size_t i = 0; i + 1 < g.elements.size(); i += 2) {
+      if (g.elements[i].str == "name") name = g.elements[i + 1].str;
+      if (g.elements[i].str == "last-delivered-id") last = g.elements[i + 1].str;
+    }
+    if (name == store::KeySchema::kGroup) last_delivered = last;
+  }
   auto pending = conn.Command({"XPENDING", keys_.Stream(), store::KeySchema::kGroup});
   if (!pending.ok() || pending->elements.size() < 2) return;
-  std::string min_id = pending->elements[1].str;  // oldest pending, nil when none
-  if (pending->elements[0].integer == 0) {
-    // Nothing pending: trim below what the group has handed out.
-    auto groups = conn.Command({"XINFO", "GROUPS", keys_.Stream()});
-    if (!groups.ok() || groups->elements.empty()) return;
-    for (const auto& g : groups->elements) {
-      for (size_t i = 0; i + 1 < g.elements.size(); i += 2) {
-        if (g.elements[i].str == "last-delivered-id") min_id = g.elements[i + 1].str;
-      }
-    }
-  }
+  // Every entry below the oldest pending one was handed out and acknowledged.
+  const std::string min_id =
+      pending->elements[0].integer == 0 ? last_delivered : pending->elements[1].str;
   if (min_id.empty() || min_id == "0-0") return;
   (void)conn.Command({"XTRIM", keys_.Stream(), "MINID", min_id});
 }

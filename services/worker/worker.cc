@@ -6,6 +6,7 @@
 #include "hookrelay/v1/delivery.pb.h"
 #include "libs/render/renderer.h"
 #include "libs/store/delivery_store.h"
+#include "libs/store/subscriber.h"
 #include "libs/telemetry/log.h"
 #include "services/worker/job.h"
 #include "services/worker/outcome.h"
@@ -17,6 +18,9 @@ using telemetry::LogLevel;
 
 absl::Status WorkerOptions::Validate() const {
   if (max_in_flight < 1) return absl::InvalidArgumentError("max_in_flight: must be positive");
+  if (max_in_flight_per_hook < 1) {
+    return absl::InvalidArgumentError("max_in_flight_per_hook: must be positive");
+  }
   if (batch_size < 1 || batch_size > 10000) {
     return absl::InvalidArgumentError("batch_size: must be in [1, 10000]");
   }
@@ -69,6 +73,7 @@ absl::Status Worker::Start() {
   reader_ = std::thread([this] { ReadLoop(); });
   recorder_ = std::thread([this] { RecordLoop(); });
   maintainer_ = std::thread([this] { MaintainLoop(); });
+  subscriber_ = std::thread([this] { SubscribeLoop(); });
   telemetry::LogInfo("worker started", {{"consumer", options_.consumer_name},
                                         {"max_in_flight", options_.max_in_flight}});
   return absl::OkStatus();
@@ -92,6 +97,7 @@ void Worker::Shutdown() {
   room_cv_.notify_all();
   if (reader_.joinable()) reader_.join();
   if (maintainer_.joinable()) maintainer_.join();
+  if (subscriber_.joinable()) subscriber_.join();
   telemetry::LogInfo("worker draining", {{"in_flight", sender_->InFlight()}});
   sender_->Stop(options_.drain_timeout);  // aborted requests are handed back
   {
@@ -101,6 +107,21 @@ void Worker::Shutdown() {
   done_cv_.notify_all();
   if (recorder_.joinable()) recorder_.join();
   telemetry::LogInfo("worker stopped");
+}
+
+// Listens for hook changes (the registry publishes the tenant on every change) and drops
+// that tenant's cached hooks; after a reconnect, when messages may have been missed, drops
+// them all.
+void Worker::SubscribeLoop() {
+  store::Subscriber sub(store::RedisOptions{.url = options_.redis_url},
+                        keys_.HooksChangedChannel());
+  while (!stopping_) {
+    absl::Status st = sub.Poll(
+        absl::Milliseconds(200),
+        [this](const std::string& tenant) { hooks_.InvalidateTenant(absl::StrCat("{", tenant, "}:")); },
+        [this] { hooks_.InvalidateAll(); });
+    if (!st.ok()) WaitUnlessStopping(absl::Milliseconds(500));
+  }
 }
 
 void Worker::ReadLoop() {

@@ -29,6 +29,9 @@ struct WorkerOptions {
   // Unique per process: the name of this consumer in the workers' group.
   std::string consumer_name = "worker";
   int max_in_flight = 256;
+  // Requests in flight to one hook at most; more are deferred for kDeferDelay, so one slow
+  // or dead endpoint cannot take every slot.
+  int max_in_flight_per_hook = 32;
   int batch_size = 128;
   absl::Duration read_block = absl::Milliseconds(500);
   // A stream entry pending this long in a consumer that stopped is reclaimed by another.
@@ -37,7 +40,8 @@ struct WorkerOptions {
   int max_reclaims = 5;
   absl::Duration drain_timeout = absl::Seconds(25);
   absl::Duration retention = absl::Hours(24 * 30);
-  absl::Duration hook_cache_ttl = absl::Seconds(5);
+  // Hook changes reach the cache at once through pub/sub; the TTL is the safety net.
+  absl::Duration hook_cache_ttl = absl::Seconds(30);
   size_t event_cache_size = 20000;
   absl::Duration maintenance_interval = absl::Milliseconds(200);
   std::vector<std::string> allow_cidrs;
@@ -79,14 +83,19 @@ class Worker {
 
   void ReadLoop();
   void MaintainLoop();
+  void SubscribeLoop();
   void RecordLoop();
   void Dispatch(std::vector<queue::StreamEntry> entries, store::RedisConnection& conn);
   absl::Status FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
                             store::RedisConnection& conn);
   void Send(std::unique_ptr<Job> job);
   void Complete(std::unique_ptr<Job> job);
+  // Takes a per-hook slot; false when the hook is at max_in_flight_per_hook.
+  bool AcquireHookSlot(const std::string& key);
+  void ReleaseHookSlot(const std::string& key);
   void RecordBatch(std::vector<std::unique_ptr<Job>>& batch,
                    std::unique_ptr<store::RedisConnection>& conn);
+  void DisableGoneHooks(const std::vector<std::unique_ptr<Job>>& batch);
   absl::Status ExecuteRecord(const store::Pipeline& p,
                              std::unique_ptr<store::RedisConnection>& conn);
   void AddJobWrites(Job& job, absl::Time now, store::Pipeline* p);
@@ -114,12 +123,14 @@ class Worker {
   std::condition_variable done_cv_;
   std::condition_variable stop_cv_;
   int in_flight_ = 0;
+  absl::flat_hash_map<std::string, int> per_hook_;  // "<tenant>/<hook id>" → requests out
   std::vector<std::unique_ptr<Job>> done_;
   bool recorder_stop_ = false;
 
   std::thread reader_;
   std::thread recorder_;
   std::thread maintainer_;
+  std::thread subscriber_;
 };
 
 }  // namespace hookrelay::worker

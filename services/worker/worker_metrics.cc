@@ -46,6 +46,8 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& r)
                              "Webhooks disabled by the worker (410 Gone, failing endpoint)")),
       reclaimed(Counter(r, "hookrelay_worker_reclaimed_total",
                         "Stream entries reclaimed from dead consumers")),
+      deferred(Counter(r, "hookrelay_worker_deferred_total",
+                       "Tasks put off because their hook had max_in_flight_per_hook requests out")),
       stream_lag(Gauge(r, "hookrelay_stream_lag", "Stream entries not yet read by the group")),
       stream_pending(Gauge(r, "hookrelay_stream_pending",
                            "Stream entries read but not yet acknowledged")),

@@ -31,6 +31,7 @@ class WorkerMetrics {
   prometheus::Counter& dead;
   prometheus::Counter& hooks_disabled;
   prometheus::Counter& reclaimed;
+  prometheus::Counter& deferred;
   prometheus::Gauge& stream_lag;
   prometheus::Gauge& stream_pending;
   prometheus::Gauge& retry_set_size;
