@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -65,14 +67,17 @@ bool AddressGuard::ParseAddress(absl::string_view text, std::array<uint8_t, 16>*
 absl::StatusOr<Cidr> Cidr::Parse(absl::string_view text, absl::string_view field) {
   Cidr out;
   absl::string_view addr = text;
-  int len = -1;
+  const bool v4 = text.find(':') == absl::string_view::npos;
+  const int max = v4 ? 32 : 128;
+  int len = max;
   if (const size_t slash = text.find('/'); slash != absl::string_view::npos) {
     addr = text.substr(0, slash);
-    if (!absl::SimpleAtoi(text.substr(slash + 1), &len)) len = -2;
+    // Digits only: SimpleAtoi would also take "-1" (once the "no prefix" marker), "+8", " 8".
+    const absl::string_view digits = text.substr(slash + 1);
+    const bool numeric = !digits.empty() && digits.size() <= 3 &&
+                         std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit);
+    if (!numeric || !absl::SimpleAtoi(digits, &len)) len = -1;
   }
-  const bool v4 = addr.find(':') == absl::string_view::npos;
-  const int max = v4 ? 32 : 128;
-  if (len == -1) len = max;
   if (len < 0 || len > max || !AddressGuard::ParseAddress(addr, &out.addr)) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": \"", text, "\" is not a CIDR"));
   }

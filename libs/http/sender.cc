@@ -168,14 +168,19 @@ void HttpSender::Impl::Loop() {
     int running = 0;
     curl_multi_perform(multi_, &running);
     ReapFinished();
+    // Slots freed by finished transfers go to waiting requests at once, not after a poll.
+    if (!waiting_.empty() && active_ < options_.max_in_flight) continue;
     bool stopping;
+    bool incoming;
     absl::Time abort_at;
     {
       std::lock_guard<std::mutex> lock(mu_);
       stopping = stopping_;
+      incoming = !incoming_.empty();
       abort_at = abort_at_;
     }
-    if (stopping && active_ == 0 && waiting_.empty()) return;
+    // A request submitted just before Stop() may still sit in incoming_: take it first.
+    if (stopping && active_ == 0 && waiting_.empty() && !incoming) return;
     if (stopping && absl::Now() >= abort_at) {
       AbortAll();
       return;
@@ -273,6 +278,11 @@ void HttpSender::Impl::ReapFinished() {
 }
 
 void HttpSender::Impl::AbortAll() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);  // stopping_ is set: nothing new arrives
+    for (auto& t : incoming_) waiting_.push_back(std::move(t));
+    incoming_.clear();
+  }
   for (Transfer* raw : active_set_) {
     std::unique_ptr<Transfer> t(raw);
     curl_multi_remove_handle(multi_, t->easy);
