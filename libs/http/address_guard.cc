@@ -18,7 +18,7 @@ constexpr const char* kBlockedRanges[] = {
     "0.0.0.0/8",      "10.0.0.0/8",      "100.64.0.0/10",   "127.0.0.0/8",
     "169.254.0.0/16", "172.16.0.0/12",   "192.0.0.0/24",    "192.0.2.0/24",
     "192.168.0.0/16", "198.18.0.0/15",   "198.51.100.0/24", "203.0.113.0/24",
-    "224.0.0.0/4",    "240.0.0.0/4",     "255.255.255.255/32", "::/128",
+    "224.0.0.0/4",    "240.0.0.0/4",     "255.255.255.255/32", "::/96",
     "::1/128",        "100::/64",        "2001:db8::/32",   "fc00::/7",
     "fe80::/10",      "ff00::/8"};
 
@@ -36,6 +36,10 @@ const std::vector<Cidr>& BlockedCidrs() {
     return out;
   }();
   return *blocked;
+}
+
+bool Is6to4(const std::array<uint8_t, 16>& ip) {  // 2002::/16 embeds an IPv4 in bytes 2..5
+  return ip[0] == 0x20 && ip[1] == 0x02;
 }
 
 bool IsNat64(const std::array<uint8_t, 16>& ip) {  // 64:ff9b::/96
@@ -108,6 +112,7 @@ bool AddressGuard::Allowed(const std::array<uint8_t, 16>& ip) const {
     if (c.Contains(ip)) return true;
   }
   if (IsNat64(ip)) return Allowed(MappedV4(ip.data() + 12));
+  if (Is6to4(ip)) return Allowed(MappedV4(ip.data() + 2));
   for (const Cidr& c : BlockedCidrs()) {
     if (c.Contains(ip)) return false;
   }

@@ -95,6 +95,31 @@ absl::StatusOr<std::vector<StreamEntry>> TaskStream::ClaimIdle(absl::Duration id
   return out;
 }
 
+absl::StatusOr<int> TaskStream::RemoveIdleConsumers(absl::Duration idle) {
+  auto consumers = conn_.Command({"XINFO", "CONSUMERS", keys_.Stream(), store::KeySchema::kGroup});
+  if (!consumers.ok()) return consumers.status();
+  int removed = 0;
+  for (const RedisReply& c : consumers->elements) {
+    std::string name;
+    long long pending = -1, idle_ms = 0;
+    for (size_t i = 0; i + 1 < c.elements.size(); i += 2) {
+      const std::string& k = c.elements[i].str;
+      if (k == "name") name = c.elements[i + 1].str;
+      if (k == "pending") pending = c.elements[i + 1].integer;
+      if (k == "idle") idle_ms = c.elements[i + 1].integer;
+    }
+    if (name.empty() || name == consumer_ || pending != 0 ||
+        absl::Milliseconds(idle_ms) < idle) {
+      continue;
+    }
+    auto del = conn_.Command({"XGROUP", "DELCONSUMER", keys_.Stream(), store::KeySchema::kGroup,
+                              name});
+    if (!del.ok()) return del.status();
+    ++removed;
+  }
+  return removed;
+}
+
 void AddAck(const store::KeySchema& keys, absl::string_view entry_id, store::Pipeline* p) {
   p->Add({"XACK", keys.Stream(), store::KeySchema::kGroup, entry_id});
 }

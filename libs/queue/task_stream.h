@@ -39,6 +39,11 @@ class TaskStream {
   // Claims up to `count` entries of other consumers idle at least `idle`.
   absl::StatusOr<std::vector<StreamEntry>> ClaimIdle(absl::Duration idle, int count);
 
+  // Removes other consumers that hold nothing pending and were idle at least `idle` (each
+  // worker process has a consumer of its own, so restarts would otherwise pile them up).
+  // Returns how many were removed.
+  absl::StatusOr<int> RemoveIdleConsumers(absl::Duration idle);
+
   const std::string& consumer() const { return consumer_; }
 
  private:

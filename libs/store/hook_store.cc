@@ -1,16 +1,20 @@
 #include "libs/store/hook_store.h"
 
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 
 namespace hookrelay::store {
 namespace {
 
 // KEYS: hook, hooks set, version. ARGV: hook bytes, hook id, must_exist ("1"/"0"),
-// channel, tenant. Returns the new version, or -1 when existence did not match.
+// channel, tenant, initial version. Returns the new version, or -1 when existence did not
+// match. A tenant's first version is random, so after Redis lost its data a registry's
+// cached snapshot can never carry the same version as the new state.
 const RedisScript& WriteScript() {
   static const RedisScript* script = new RedisScript(R"lua(
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if exists ~= (ARGV[3] == '1') then return -1 end
+if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], ARGV[6]) end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 local v = redis.call('INCR', KEYS[3])
@@ -45,6 +49,11 @@ return out
   return *script;
 }
 
+std::string InitialVersion() {
+  thread_local absl::BitGen gen;
+  return std::to_string(absl::Uniform<int64_t>(gen, 1, int64_t{1} << 48));
+}
+
 absl::Status NotFound(absl::string_view id) {
   return absl::NotFoundError(absl::StrCat("webhook ", id, " not found"));
 }
@@ -61,7 +70,7 @@ absl::Status HookStore::Write(const v1::Webhook& hook, bool must_exist) {
   const std::string keys[] = {keys_.Hook(hook.tenant(), hook.id()), keys_.Hooks(hook.tenant()),
                               keys_.Version(hook.tenant())};
   const std::string args[] = {hook.SerializeAsString(), hook.id(), must_exist ? "1" : "0",
-                              keys_.HooksChangedChannel(), hook.tenant()};
+                              keys_.HooksChangedChannel(), hook.tenant(), InitialVersion()};
   auto reply = (*conn)->Eval(WriteScript(), keys, args);
   if (!reply.ok()) return reply.status();
   if (reply->integer < 0) {

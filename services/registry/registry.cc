@@ -19,7 +19,11 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
 
-absl::Status ValidateId(const std::string& id, absl::string_view prefix, absl::string_view field) {
+// Validates the tenant and id of a read or delete.
+absl::Status ValidateRef(const std::string& tenant, const std::string& id,
+                         absl::string_view prefix) {
+  if (absl::Status st = ValidateTenant(tenant, "tenant"); !st.ok()) return st;
+  const absl::string_view field = "id";
   if (!core::IsValidId(id, prefix)) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": not a valid ", prefix, " id"));
   }
@@ -97,25 +101,25 @@ absl::StatusOr<v1::Webhook> Registry::CreateWebhook(v1::Webhook hook) {
 
 absl::StatusOr<v1::Webhook> Registry::GetWebhook(const std::string& tenant,
                                                  const std::string& id) {
-  if (absl::Status st = ValidateId(id, core::kWebhookIdPrefix, "id"); !st.ok()) return st;
+  if (absl::Status st = ValidateRef(tenant, id, core::kWebhookIdPrefix); !st.ok()) return st;
   auto hook = hooks_.Get(tenant, id);
   if (!hook.ok()) return hook.status();
   return MaskSecrets(*std::move(hook));
 }
 
 absl::Status Registry::DeleteWebhook(const std::string& tenant, const std::string& id) {
-  if (absl::Status st = ValidateId(id, core::kWebhookIdPrefix, "id"); !st.ok()) return st;
+  if (absl::Status st = ValidateRef(tenant, id, core::kWebhookIdPrefix); !st.ok()) return st;
   return hooks_.Delete(tenant, id);
 }
 
 absl::StatusOr<v1::Event> Registry::GetEvent(const std::string& tenant, const std::string& id) {
-  if (absl::Status st = ValidateId(id, core::kEventIdPrefix, "id"); !st.ok()) return st;
+  if (absl::Status st = ValidateRef(tenant, id, core::kEventIdPrefix); !st.ok()) return st;
   return events_.Get(tenant, id);
 }
 
 absl::StatusOr<v1::Delivery> Registry::GetDelivery(const std::string& tenant,
                                                    const std::string& id) {
-  if (absl::Status st = ValidateId(id, core::kDeliveryIdPrefix, "id"); !st.ok()) return st;
+  if (absl::Status st = ValidateRef(tenant, id, core::kDeliveryIdPrefix); !st.ok()) return st;
   return deliveries_.Get(tenant, id);
 }
 

@@ -176,7 +176,9 @@ absl::Status ValidateUrl(absl::string_view url, const Limits& limits, absl::stri
     return Invalid(field, limits.allow_http ? "must use http or https" : "must use https");
   }
   const std::string host = part(CURLUPART_HOST);
-  if (host.empty() || absl::StrContains(url.substr(0, url.find('/', scheme.size() + 3)), "{{")) {
+  // The authority ends at the first '/', '?' or '#' after "scheme://".
+  const absl::string_view authority = url.substr(0, url.find_first_of("/?#", scheme.size() + 3));
+  if (host.empty() || absl::StrContains(authority, "{{")) {
     return Invalid(field, "must name a host (templates may not stand in the host)");
   }
   if (!part(CURLUPART_USER).empty() || !part(CURLUPART_PASSWORD).empty()) {

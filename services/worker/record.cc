@@ -17,6 +17,8 @@ using telemetry::LogLevel;
 constexpr absl::Duration kGiveUpAfterStop = absl::Seconds(5);
 constexpr int kPromoteBatch = 1000;
 constexpr absl::Duration kDeferDelay = absl::Seconds(1);
+constexpr absl::Duration kConsumerCleanupInterval = absl::Minutes(1);
+constexpr absl::Duration kConsumerIdleLimit = absl::Hours(1);
 constexpr absl::Duration kTrimInterval = absl::Seconds(5);
 
 v1::Attempt MakeAttempt(const Job& job, const std::string& worker, absl::Time now) {
@@ -70,6 +72,11 @@ void Worker::RecordBatch(std::vector<std::unique_ptr<Job>>& batch,
     if (st.ok()) break;
     telemetry::LogEvery(10, LogLevel::kError, "recording attempts failed",
                         {{"error", st.ToString()}, {"batch", static_cast<int>(batch.size())}});
+    if (!absl::IsUnavailable(st)) {
+      // Redis refused the transaction itself: retrying the same batch cannot help. The
+      // entries stay pending and come back through reclaim (and fail after max_reclaims).
+      return;
+    }
     if (stopping_) {
       if (give_up == absl::InfiniteFuture()) give_up = absl::Now() + kGiveUpAfterStop;
       if (absl::Now() > give_up) {
@@ -246,6 +253,7 @@ void Worker::CountRecorded(const Job& job, absl::Time now) {
 void Worker::MaintainLoop() {
   std::unique_ptr<store::RedisConnection> conn;
   absl::Time last_trim = absl::InfinitePast();
+  absl::Time last_cleanup = absl::InfinitePast();
   while (WaitUnlessStopping(options_.maintenance_interval)) {
     if (conn == nullptr) {
       auto c = store::RedisConnection::Connect(store::RedisOptions{.url = options_.redis_url});
@@ -253,6 +261,14 @@ void Worker::MaintainLoop() {
       conn = *std::move(c);
     }
     Maintain(*conn, clock_.Now());
+    if (clock_.Now() - last_cleanup > kConsumerCleanupInterval) {
+      queue::TaskStream stream(*conn, keys_, options_.consumer_name);
+      auto removed = stream.RemoveIdleConsumers(kConsumerIdleLimit);
+      if (removed.ok() && *removed > 0) {
+        telemetry::LogInfo("removed idle consumers of stopped workers", {{"count", *removed}});
+      }
+      last_cleanup = clock_.Now();
+    }
     if (clock_.Now() - last_trim > kTrimInterval) {
       TrimStream(*conn);
       last_trim = clock_.Now();
@@ -271,7 +287,16 @@ void Worker::Maintain(store::RedisConnection& conn, absl::Time now) {
     return;
   }
   queue::TaskStream stream(conn, keys_, options_.consumer_name);
-  auto claimed = stream.ClaimIdle(options_.visibility_timeout, options_.batch_size);
+  int room = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    room = std::min(options_.batch_size, options_.max_in_flight - in_flight_);
+  }
+  if (room <= 0) {
+    RefreshGauges(conn);
+    return;
+  }
+  auto claimed = stream.ClaimIdle(options_.visibility_timeout, room);
   if (claimed.ok() && !claimed->empty()) {
     metrics_.reclaimed.Increment(static_cast<double>(claimed->size()));
     telemetry::LogWarn("reclaimed entries of a stopped worker",

@@ -91,6 +91,10 @@ constexpr SsrfCase kSsrfTable[] = {
     {"64:ff9b::7f00:1", false, "NAT64 of 127.0.0.1"},
     {"64:ff9b::a9fe:a9fe", false, "NAT64 of 169.254.169.254"},
     {"64:ff9b::c0a8:101", false, "NAT64 of 192.168.1.1"},
+    {"2002:7f00:1::1", false, "6to4 of 127.0.0.1"},
+    {"2002:a9fe:a9fe::", false, "6to4 of 169.254.169.254"},
+    {"::7f00:1", false, "IPv4-compatible 127.0.0.1 (deprecated form)"},
+    {"::808:808", false, "IPv4-compatible 8.8.8.8 (deprecated form)"},
     // Public, allowed.
     {"1.1.1.1", true, "public"},
     {"8.8.8.8", true, "public"},
@@ -108,6 +112,7 @@ constexpr SsrfCase kSsrfTable[] = {
     {"2001:4860:4860::8888", true, "public IPv6"},
     {"::ffff:8.8.8.8", true, "IPv4-mapped public"},
     {"64:ff9b::808:808", true, "NAT64 of 8.8.8.8"},
+    {"2002:808:808::1", true, "6to4 of 8.8.8.8"},
 };
 static_assert(std::size(kSsrfTable) >= 24, "the issue asks for a table of at least 24 addresses");
 

@@ -1,0 +1,330 @@
+// Publishing over the real gRPC API: fan-out to 1,000 hooks in one script call, matching by
+// tenant, event type and attributes, idempotency under concurrent duplicates, and hook
+// changes made through one registry honoured at once by another (in-process and a real
+// webhook-registry process).
+
+#include <algorithm>
+#include <latch>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "hookrelay/v1/delivery.pb.h"
+#include "libs/store/delivery_record.h"
+#include "libs/store/redis_client.h"
+#include "tests/integration/registry/registry_fixture.h"
+#include "tests/support/process.h"
+#include "tests/support/status_matchers.h"
+
+namespace hookrelay::registry {
+namespace {
+
+using ::hookrelay::testing::IsOkAndHolds;
+using ::hookrelay::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::SizeIs;
+using ::testing::UnorderedElementsAreArray;
+
+using PublishTest = RegistryTest;
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+v1::Webhook FilteredHook(absl::string_view tenant, std::vector<std::string> types,
+                         absl::string_view key, std::vector<std::string> any_of,
+                         bool absent = false) {
+  v1::Webhook hook = Hook(tenant, std::move(types));
+  v1::AttributeFilter* f = hook.add_filters();
+  f->set_key(std::string(key));
+  for (std::string& v : any_of) f->add_any_of(std::move(v));
+  f->set_absent(absent);
+  return hook;
+}
+
+TEST_F(PublishTest, OnePublishFansOutToAThousandHooksInOneScriptCall) {
+  constexpr int kHooks = 1000;
+  std::vector<std::string> hook_ids;
+  for (int i = 0; i < kHooks; ++i) {
+    ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(Hook("acme", {"order.created"})));
+    hook_ids.push_back(hook.id());
+  }
+  // Subscribers of another tenant and another type must not be matched.
+  for (int i = 0; i < 5; ++i) ASSERT_OK(CreateWebhook(Hook("globex", {"*"})).status());
+  ASSERT_OK(CreateWebhook(Hook("acme", {"order.cancelled"})).status());
+
+  // Warm up: loads acme's hooks into the index and the publish script into Redis.
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse warm, PublishEvent(Event("acme", "noop")));
+  EXPECT_THAT(warm.delivery_ids(), IsEmpty());
+  const long long stream_before = StreamLength();
+  ASSERT_OK(redis_->Command({"CONFIG", "RESETSTAT"}).status());
+
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse resp, PublishEvent(Event("acme", "order.created")));
+
+  ASSERT_THAT(resp.delivery_ids(), SizeIs(kHooks));
+  const std::set<std::string> unique(resp.delivery_ids().begin(), resp.delivery_ids().end());
+  EXPECT_EQ(unique.size(), static_cast<size_t>(kHooks));
+  EXPECT_EQ(StreamLength() - stream_before, kHooks);
+  // One round trip: a single script call wrote every record and task, and the index was not
+  // reloaded (no SMEMBERS).
+  EXPECT_THAT(redis_->Command({"INFO", "commandstats"}),
+              IsOkAndHolds(AllOf(
+                  HasSubstr("cmdstat_evalsha:calls=1,"), HasSubstr("cmdstat_xadd:calls=1000,"),
+                  HasSubstr("cmdstat_hset:calls=1000,"), Not(HasSubstr("cmdstat_smembers")))));
+
+  // Each delivery has a PENDING record pointing at its hook and the event.
+  ASSERT_OK_AND_ASSIGN(auto conn,
+                       store::RedisConnection::Connect(store::RedisOptions{.url = redis_->url()}));
+  store::Pipeline p;
+  for (const std::string& id : resp.delivery_ids()) {
+    p.Add({"HMGET", absl::StrCat("hookrelay:{acme}:dlv:", id), store::dlv::kStatus,
+           store::dlv::kHook, store::dlv::kEvent});
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<store::RedisReply> records, conn->Execute(p));
+  std::vector<std::string> record_hooks;
+  for (const store::RedisReply& r : records) {
+    ASSERT_EQ(r.elements.size(), 3u);
+    EXPECT_EQ(r.elements[0].str, absl::StrCat(static_cast<int>(v1::DELIVERY_STATUS_PENDING)));
+    EXPECT_EQ(r.elements[2].str, resp.event_id());
+    record_hooks.push_back(r.elements[1].str);
+  }
+  EXPECT_EQ(Sorted(record_hooks), Sorted(hook_ids));
+
+  // The stream carries one task per delivery.
+  ASSERT_OK_AND_ASSIGN(store::RedisReply entries,
+                       conn->Command({"XRANGE", "hookrelay:stream", "-", "+"}));
+  std::vector<std::string> task_deliveries;
+  for (const store::RedisReply& e : entries.elements) {
+    v1::DeliveryTask task;
+    ASSERT_TRUE(task.ParseFromString(e.elements[1].elements[1].str));
+    EXPECT_EQ(task.tenant(), "acme");
+    EXPECT_EQ(task.event_id(), resp.event_id());
+    EXPECT_EQ(task.attempt(), 1);
+    task_deliveries.push_back(task.delivery_id());
+  }
+  EXPECT_THAT(task_deliveries, UnorderedElementsAreArray(resp.delivery_ids()));
+
+  ASSERT_OK_AND_ASSIGN(v1::Delivery first, GetDelivery("acme", resp.delivery_ids(0)));
+  EXPECT_EQ(first.status(), v1::DELIVERY_STATUS_PENDING);
+}
+
+TEST_F(PublishTest, MatchesByTenantEventTypeAndAttributes) {
+  auto create = [&](const v1::Webhook& hook) {
+    absl::StatusOr<v1::Webhook> created = CreateWebhook(hook);
+    EXPECT_OK(created.status());
+    return created.ok() ? created->id() : "<create failed>";
+  };
+  const std::string exact = create(Hook("acme", {"review.created"}));
+  const std::string prefix = create(Hook("acme", {"review.*"}));
+  const std::string star = create(Hook("acme", {"*"}));
+  const std::string build = create(Hook("acme", {"build.finished", "review.closed"}));
+  const std::string repo_core_or_web = create(FilteredHook("acme", {"*"}, "repo", {"core", "web"}));
+  const std::string not_draft = create(FilteredHook("acme", {"*"}, "draft", {}, true));
+  const std::string has_repo = create(FilteredHook("acme", {"review.*"}, "repo", {}));
+  const std::string other_tenant = create(Hook("globex", {"*"}));
+
+  auto publish = [&](absl::string_view tenant, absl::string_view type,
+                     std::vector<std::pair<std::string, std::string>> attrs) {
+    v1::PublishEventRequest req = Event(tenant, type);
+    for (auto& [k, v] : attrs) (*req.mutable_attributes())[k] = v;
+    absl::StatusOr<v1::PublishEventResponse> resp = PublishEvent(req);
+    EXPECT_OK(resp.status());
+    return resp.ok() ? HookIdsOf(tenant, *resp) : std::vector<std::string>{"<publish failed>"};
+  };
+
+  EXPECT_EQ(publish("acme", "review.created", {{"repo", "core"}}),
+            Sorted({exact, prefix, star, repo_core_or_web, not_draft, has_repo}));
+  EXPECT_EQ(publish("acme", "review.created", {{"repo", "docs"}, {"draft", "true"}}),
+            Sorted({exact, prefix, star, has_repo}));
+  EXPECT_EQ(publish("acme", "review.closed", {}), Sorted({prefix, star, build, not_draft}));
+  // "review.*" does not cover "review" itself, nor "reviewer.added".
+  EXPECT_EQ(publish("acme", "review", {}), Sorted({star, not_draft}));
+  EXPECT_EQ(publish("acme", "reviewer.added", {{"repo", "web"}}),
+            Sorted({star, repo_core_or_web, not_draft}));
+  EXPECT_EQ(publish("acme", "build.finished", {{"draft", "false"}}), Sorted({star, build}));
+  EXPECT_EQ(publish("globex", "review.created", {{"repo", "core"}}), Sorted({other_tenant}));
+  EXPECT_THAT(publish("initech", "review.created", {}), IsEmpty());
+}
+
+TEST_F(PublishTest, ConcurrentDuplicatesStoreExactlyOneEvent) {
+  constexpr int kThreads = 16;
+  ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(Hook("acme", {"order.*"})));
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    const std::string key = absl::StrCat("order-", round);
+    std::vector<absl::StatusOr<v1::PublishEventResponse>> results(kThreads);
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        v1::PublishEventRequest req = Event("acme", "order.paid", absl::StrCat(R"({"t":)", t, "}"));
+        req.set_idempotency_key(key);
+        start.arrive_and_wait();
+        results[t] = PublishEvent(req);
+      });
+    }
+    for (std::thread& t : threads) t.join();
+
+    int firsts = 0;
+    int first_thread = -1;
+    for (int t = 0; t < kThreads; ++t) {
+      ASSERT_OK(results[t].status()) << "thread " << t;
+      EXPECT_EQ(results[t]->event_id(), results[0]->event_id());
+      ASSERT_THAT(results[t]->delivery_ids(), SizeIs(1));
+      EXPECT_EQ(results[t]->delivery_ids(0), results[0]->delivery_ids(0));
+      if (!results[t]->duplicate()) {
+        ++firsts;
+        first_thread = t;
+      }
+    }
+    EXPECT_EQ(firsts, 1);
+    // The stored event is the one the first caller sent.
+    ASSERT_OK_AND_ASSIGN(v1::Event event, GetEvent("acme", results[0]->event_id()));
+    EXPECT_EQ(event.payload(), absl::StrCat(R"({"t":)", first_thread, "}"));
+  }
+  // Exactly one event (and one delivery, one task) per key.
+  ASSERT_OK_AND_ASSIGN(std::string events, redis_->Command({"KEYS", "hookrelay:{acme}:evt:*"}));
+  EXPECT_EQ(std::count(events.begin(), events.end(), '\n') + 1, 3 * 2);  // event + its :dlvs
+  ASSERT_OK_AND_ASSIGN(std::string dlvs, redis_->Command({"KEYS", "hookrelay:{acme}:dlv:*"}));
+  EXPECT_EQ(std::count(dlvs.begin(), dlvs.end(), '\n') + 1, 3);
+  EXPECT_EQ(StreamLength(), 3);
+}
+
+TEST_F(PublishTest, RepeatedKeyLaterReturnsTheFirstEventAsDuplicate) {
+  ASSERT_OK(CreateWebhook(Hook("acme")).status());
+  v1::PublishEventRequest req = Event("acme", "review.created");
+  req.set_idempotency_key("once");
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse first, PublishEvent(req));
+  EXPECT_FALSE(first.duplicate());
+  // A new hook since: the duplicate still answers with the first event's deliveries.
+  ASSERT_OK(CreateWebhook(Hook("acme")).status());
+  req.set_payload(R"({"changed":true})");
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse again, PublishEvent(req));
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_EQ(again.event_id(), first.event_id());
+  EXPECT_THAT(again.delivery_ids(), ElementsAre(first.delivery_ids(0)));
+  EXPECT_EQ(StreamLength(), 1);
+  // Another tenant may use the same key.
+  req.set_tenant("globex");
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse other, PublishEvent(req));
+  EXPECT_FALSE(other.duplicate());
+  EXPECT_NE(other.event_id(), first.event_id());
+}
+
+// Publishes `type` for acme through `instance` and returns the hooks it reached.
+std::vector<std::string> PublishThrough(RegistryInstance& instance, absl::string_view type) {
+  absl::StatusOr<v1::PublishEventResponse> resp = CallRpc(
+      instance.stub(), &v1::WebhookRegistry::Stub::PublishEvent, Event("acme", type), kAdminKey);
+  EXPECT_OK(resp.status());
+  if (!resp.ok()) return {"<publish failed>"};
+  return std::vector<std::string>(resp->delivery_ids().begin(), resp->delivery_ids().end());
+}
+
+TEST_F(PublishTest, HookChangeThroughOneRegistryIsSeenByAnotherAtOnce) {
+  ASSERT_OK_AND_ASSIGN(auto b, RegistryInstance::Start({.redis_url = redis_->url()}));
+  // B caches acme (no hooks yet).
+  EXPECT_THAT(PublishThrough(*b, "review.created"), IsEmpty());
+
+  // A (the fixture's registry) creates a hook; B's very next publish reaches it.
+  ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(Hook("acme", {"review.*"})));
+  std::vector<std::string> delivered = PublishThrough(*b, "review.created");
+  ASSERT_THAT(delivered, SizeIs(1));
+  ASSERT_OK_AND_ASSIGN(v1::Delivery d, GetDelivery("acme", delivered[0]));
+  EXPECT_EQ(d.webhook_id(), hook.id());
+
+  // The batch path re-plans too.
+  ASSERT_OK_AND_ASSIGN(v1::Webhook second, CreateWebhook(Hook("acme", {"*"})));
+  v1::PublishEventsRequest batch;
+  *batch.add_events() = Event("acme", "review.updated");
+  *batch.add_events() = Event("acme", "build.finished");
+  ASSERT_OK_AND_ASSIGN(
+      v1::PublishEventsResponse results,
+      CallRpc(b->stub(), &v1::WebhookRegistry::Stub::PublishEvents, batch, kAdminKey));
+  ASSERT_THAT(results.results(), SizeIs(2));
+  EXPECT_THAT(HookIdsOf("acme", results.results(0)), Sorted({hook.id(), second.id()}));
+  EXPECT_THAT(HookIdsOf("acme", results.results(1)), ElementsAre(second.id()));
+
+  // A deletes both; B stops fanning out to them at once.
+  ASSERT_OK(DeleteWebhook("acme", hook.id()));
+  ASSERT_OK(DeleteWebhook("acme", second.id()));
+  EXPECT_THAT(PublishThrough(*b, "review.created"), IsEmpty());
+}
+
+// A real webhook-registry process on an ephemeral port, found from its "listening" log line.
+class RegistryProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<RegistryProcess>> Start(const std::string& redis_url) {
+    auto process = testing::Process::Start(
+        {.binary = testing::BinaryPath("services/registry/webhook-registry"),
+         .args = {"--grpc_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
+                  absl::StrCat("--redis_url=", redis_url),
+                  absl::StrCat("--admin_api_key=", kAdminKey)}});
+    if (!process.ok()) return process.status();
+    const std::string kPortField = "\"grpc_port\":";
+    if (!(*process)->WaitForOutput(kPortField, absl::Seconds(20))) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("webhook-registry did not start: ", (*process)->Output()));
+    }
+    const std::string out = (*process)->Output();
+    const size_t at = out.find(kPortField) + kPortField.size();
+    int port = 0;
+    if (!absl::SimpleAtoi(out.substr(at, out.find_first_not_of("0123456789", at) - at), &port)) {
+      return absl::InternalError(absl::StrCat("no grpc_port in: ", out));
+    }
+    auto channel =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    return std::unique_ptr<RegistryProcess>(
+        new RegistryProcess(*std::move(process), v1::WebhookRegistry::NewStub(channel)));
+  }
+
+  v1::WebhookRegistry::Stub& stub() { return *stub_; }
+
+ private:
+  RegistryProcess(std::unique_ptr<testing::Process> process,
+                  std::unique_ptr<v1::WebhookRegistry::Stub> stub)
+      : process_(std::move(process)), stub_(std::move(stub)) {}
+  std::unique_ptr<testing::Process> process_;
+  std::unique_ptr<v1::WebhookRegistry::Stub> stub_;
+};
+
+TEST_F(PublishTest, HookChangeInOneRegistryProcessIsHonouredByAnother) {
+  ASSERT_OK_AND_ASSIGN(auto other, RegistryProcess::Start(redis_->url()));
+  auto publish_via_other = [&] {
+    absl::StatusOr<v1::PublishEventResponse> resp =
+        CallRpc(other->stub(), &v1::WebhookRegistry::Stub::PublishEvent,
+                Event("acme", "review.created"), kAdminKey);
+    EXPECT_OK(resp.status());
+    return resp.ok() ? HookIdsOf("acme", *resp) : std::vector<std::string>{"<failed>"};
+  };
+  EXPECT_THAT(publish_via_other(), IsEmpty());  // the process caches acme
+
+  ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(Hook("acme", {"review.created"})));
+  EXPECT_THAT(publish_via_other(), ElementsAre(hook.id()));
+
+  // And the other way round: a hook created through the process reaches this registry's
+  // publishes, which have acme cached as well.
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse warm, PublishEvent(Event("acme", "x")));
+  v1::CreateWebhookRequest req;
+  *req.mutable_webhook() = Hook("acme", {"x"});
+  ASSERT_OK_AND_ASSIGN(
+      v1::Webhook created,
+      CallRpc(other->stub(), &v1::WebhookRegistry::Stub::CreateWebhook, req, kAdminKey));
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse after, PublishEvent(Event("acme", "x")));
+  EXPECT_THAT(HookIdsOf("acme", after), ElementsAre(created.id()));
+
+  ASSERT_OK(DeleteWebhook("acme", hook.id()));
+  EXPECT_THAT(publish_via_other(), IsEmpty());
+}
+
+}  // namespace
+}  // namespace hookrelay::registry

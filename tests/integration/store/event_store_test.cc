@@ -1,0 +1,359 @@
+// Tests of EventStore's atomic publish script against a private redis-server: what one
+// publish writes (event, delivery records, indexes, one stream entry per delivery), the
+// idempotency key, the version check that writes nothing when stale, and batches.
+
+#include "libs/store/event_store.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "hookrelay/v1/delivery.pb.h"
+#include "libs/core/ids.h"
+#include "libs/store/delivery_record.h"
+#include "libs/store/delivery_store.h"
+#include "libs/store/hook_store.h"
+#include "libs/store/keys.h"
+#include "libs/store/redis_pool.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/wait.h"
+
+namespace hookrelay::store {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+using ::hookrelay::testing::IsOkAndHolds;
+using ::hookrelay::testing::RedisServer;
+using ::hookrelay::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAreArray;
+using ::testing::Ge;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Le;
+using ::testing::Not;
+using ::testing::UnorderedElementsAre;
+using Kind = PublishOutcome::Kind;
+
+const absl::Time kNow = absl::FromUnixMillis(1700000000123);
+
+// A plan for `tenant` with one delivery per hook id.
+PublishPlan MakePlan(absl::string_view tenant, long long version,
+                     const std::vector<std::string>& hook_ids,
+                     absl::string_view idempotency_key = "") {
+  PublishPlan plan;
+  plan.expected_version = version;
+  v1::Event& e = plan.event;
+  e.set_id(core::NewId(core::kEventIdPrefix, kNow));
+  e.set_tenant(std::string(tenant));
+  e.set_type("review.created");
+  e.set_payload(R"({"review":42})");
+  (*e.mutable_attributes())["repo"] = "core";
+  e.set_idempotency_key(std::string(idempotency_key));
+  for (const std::string& hook_id : hook_ids) {
+    PlannedDelivery& d = plan.deliveries.emplace_back();
+    d.delivery_id = core::NewId(core::kDeliveryIdPrefix, kNow);
+    d.hook_id = hook_id;
+    v1::DeliveryTask task;
+    task.set_delivery_id(d.delivery_id);
+    task.set_tenant(std::string(tenant));
+    task.set_webhook_id(hook_id);
+    task.set_event_id(e.id());
+    task.set_attempt(1);
+    d.task = task.SerializeAsString();
+  }
+  return plan;
+}
+
+std::vector<std::string> DeliveryIds(const PublishPlan& plan) {
+  std::vector<std::string> ids;
+  for (const PlannedDelivery& d : plan.deliveries) ids.push_back(d.delivery_id);
+  return ids;
+}
+
+class EventStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { redis_ = RedisServer::Start().value(); }
+  static void TearDownTestSuite() { redis_.reset(); }
+  void SetUp() override { ASSERT_OK(redis_->FlushAll()); }
+
+  // Creates `n` hooks for `tenant` (so its version becomes n) and returns their ids.
+  std::vector<std::string> CreateHooks(absl::string_view tenant, int n) {
+    // A tenant's first version is random; start it at 0 so versions here count hooks.
+    EXPECT_OK(redis_->Command({"SETNX", absl::StrCat("hookrelay:{", tenant, "}:version"), "0"})
+                  .status());
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) {
+      v1::Webhook hook;
+      hook.set_id(core::NewId(core::kWebhookIdPrefix, kNow));
+      hook.set_tenant(std::string(tenant));
+      hook.set_url("https://example.com/h");
+      hook.add_event_types("*");
+      hook.set_enabled(true);
+      EXPECT_OK(hooks_.Create(hook));
+      ids.push_back(hook.id());
+    }
+    return ids;
+  }
+
+  // The stream's entries as DeliveryTasks, oldest first (binary-safe read).
+  std::vector<v1::DeliveryTask> StreamTasks() {
+    std::vector<v1::DeliveryTask> tasks;
+    auto conn = pool_.Acquire();
+    EXPECT_OK(conn.status());
+    if (!conn.ok()) return tasks;
+    auto reply = (*conn)->Command({"XRANGE", keys_.Stream(), "-", "+"});
+    EXPECT_OK(reply.status());
+    if (!reply.ok()) return tasks;
+    for (const RedisReply& entry : reply->elements) {
+      const RedisReply& fields = entry.elements[1];
+      EXPECT_EQ(fields.elements.size(), 2u);
+      EXPECT_EQ(fields.elements[0].str, KeySchema::kTaskField);
+      EXPECT_TRUE(tasks.emplace_back().ParseFromString(fields.elements[1].str));
+    }
+    return tasks;
+  }
+
+  // Keys matching `pattern`, newline-separated ("" for none).
+  std::string Keys(absl::string_view pattern) {
+    return redis_->Command({"KEYS", std::string(pattern)}).value_or("<error>");
+  }
+
+  long long Ttl(const std::string& key) {
+    long long ttl = -3;
+    (void)absl::SimpleAtoi(redis_->Command({"TTL", key}).value_or("-3"), &ttl);
+    return ttl;
+  }
+
+  inline static std::unique_ptr<RedisServer> redis_;
+  KeySchema keys_;
+  RedisPool pool_{RedisOptions{.url = redis_->url()}};
+  HookStore hooks_{pool_, keys_};
+  EventStoreOptions options_{.retention = absl::Hours(48), .idempotency_ttl = absl::Hours(24)};
+  EventStore events_{pool_, keys_, options_};
+};
+
+TEST_F(EventStoreTest, PublishStoresEventOnceAndOneRecordAndTaskPerDelivery) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 3);
+  const PublishPlan plan = MakePlan("acme", 3, hook_ids);
+
+  ASSERT_OK_AND_ASSIGN(PublishOutcome out, events_.Publish(plan, kNow));
+  EXPECT_EQ(out.kind, Kind::kPublished);
+  EXPECT_EQ(out.event_id, plan.event.id());
+  EXPECT_THAT(out.delivery_ids, ElementsAreArray(DeliveryIds(plan)));
+
+  // The event, once.
+  ASSERT_OK_AND_ASSIGN(v1::Event stored, events_.Get("acme", plan.event.id()));
+  EXPECT_TRUE(MessageDifferencer::Equals(stored, plan.event)) << stored.DebugString();
+  const std::vector<std::string> evt_keys = absl::StrSplit(Keys("hookrelay:{acme}:evt:*"), '\n');
+  EXPECT_THAT(evt_keys, UnorderedElementsAre(keys_.Event("acme", plan.event.id()),
+                                             keys_.EventDeliveries("acme", plan.event.id())));
+  EXPECT_THAT(
+      redis_->Command({"LRANGE", keys_.EventDeliveries("acme", plan.event.id()), "0", "-1"}),
+      IsOkAndHolds(absl::StrJoin(DeliveryIds(plan), "\n")));
+
+  // One PENDING record per delivery, indexed under its hook.
+  for (const PlannedDelivery& d : plan.deliveries) {
+    const std::string rec = keys_.Delivery("acme", d.delivery_id);
+    EXPECT_THAT(redis_->Command({"HGET", rec, std::string(dlv::kStatus)}),
+                IsOkAndHolds(absl::StrCat(static_cast<int>(v1::DELIVERY_STATUS_PENDING))));
+    EXPECT_THAT(redis_->Command({"HGET", rec, std::string(dlv::kHook)}), IsOkAndHolds(d.hook_id));
+    EXPECT_THAT(redis_->Command({"HGET", rec, std::string(dlv::kEvent)}),
+                IsOkAndHolds(plan.event.id()));
+    EXPECT_THAT(redis_->Command({"HGET", rec, std::string(dlv::kType)}),
+                IsOkAndHolds("review.created"));
+    EXPECT_THAT(redis_->Command({"HGET", rec, std::string(dlv::kCreated)}),
+                IsOkAndHolds(absl::StrCat(absl::ToUnixMillis(kNow))));
+    EXPECT_THAT(redis_->Command({"HGET", rec, std::string(dlv::kAttempts)}), IsOkAndHolds("0"));
+    EXPECT_THAT(redis_->Command({"ZSCORE", keys_.HookDeliveries("acme", d.hook_id), d.delivery_id}),
+                IsOkAndHolds(absl::StrCat(absl::ToUnixMillis(kNow))));
+    EXPECT_THAT(Ttl(rec), AllOf(Ge(47 * 3600), Le(48 * 3600)));
+  }
+
+  // One stream entry per delivery, in plan order, carrying the planned task.
+  const std::vector<v1::DeliveryTask> tasks = StreamTasks();
+  ASSERT_EQ(tasks.size(), 3u);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    EXPECT_EQ(tasks[i].SerializeAsString(), plan.deliveries[i].task);
+  }
+
+  // Everything written expires after the retention period.
+  EXPECT_THAT(Ttl(keys_.Event("acme", plan.event.id())), AllOf(Ge(47 * 3600), Le(48 * 3600)));
+  EXPECT_THAT(Ttl(keys_.EventDeliveries("acme", plan.event.id())),
+              AllOf(Ge(47 * 3600), Le(48 * 3600)));
+  // No idempotency key was given, so none is remembered.
+  EXPECT_EQ(Keys("*idem*"), "");
+}
+
+TEST_F(EventStoreTest, PublishedDeliveryReadsBackAsPending) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 1);
+  const PublishPlan plan = MakePlan("acme", 1, hook_ids);
+  ASSERT_OK(events_.Publish(plan, kNow).status());
+  DeliveryStore deliveries(pool_, keys_);
+  ASSERT_OK_AND_ASSIGN(v1::Delivery d, deliveries.Get("acme", plan.deliveries[0].delivery_id));
+  EXPECT_EQ(d.status(), v1::DELIVERY_STATUS_PENDING);
+  EXPECT_EQ(d.webhook_id(), hook_ids[0]);
+  EXPECT_EQ(d.event_id(), plan.event.id());
+  EXPECT_EQ(d.event_type(), "review.created");
+  EXPECT_EQ(d.attempt_count(), 0);
+  EXPECT_TRUE(d.attempts().empty());
+  EXPECT_THAT(deliveries.Get("globex", plan.deliveries[0].delivery_id),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(EventStoreTest, PublishWithoutMatchesStoresOnlyTheEvent) {
+  CreateHooks("acme", 1);
+  const PublishPlan plan = MakePlan("acme", 1, {});
+  ASSERT_OK_AND_ASSIGN(PublishOutcome out, events_.Publish(plan, kNow));
+  EXPECT_EQ(out.kind, Kind::kPublished);
+  EXPECT_THAT(out.delivery_ids, IsEmpty());
+  EXPECT_OK(events_.Get("acme", plan.event.id()));
+  EXPECT_EQ(Keys("*dlv*"), "");
+  EXPECT_THAT(redis_->Command({"XLEN", keys_.Stream()}), IsOkAndHolds("0"));
+}
+
+TEST_F(EventStoreTest, DuplicateIdempotencyKeyReturnsTheFirstEventAndWritesNothing) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 2);
+  const PublishPlan first = MakePlan("acme", 2, hook_ids, "order-7");
+  ASSERT_OK_AND_ASSIGN(PublishOutcome out1, events_.Publish(first, kNow));
+  EXPECT_EQ(out1.kind, Kind::kPublished);
+  const std::string keys_before = Keys("*");
+
+  const PublishPlan again = MakePlan("acme", 2, hook_ids, "order-7");
+  ASSERT_NE(again.event.id(), first.event.id());
+  ASSERT_OK_AND_ASSIGN(PublishOutcome out2, events_.Publish(again, kNow + absl::Seconds(1)));
+  EXPECT_EQ(out2.kind, Kind::kDuplicate);
+  EXPECT_EQ(out2.event_id, first.event.id());
+  EXPECT_THAT(out2.delivery_ids, ElementsAreArray(DeliveryIds(first)));
+
+  EXPECT_THAT(events_.Get("acme", again.event.id()), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(Keys("*"), keys_before);
+  EXPECT_THAT(redis_->Command({"XLEN", keys_.Stream()}), IsOkAndHolds("2"));
+  EXPECT_THAT(redis_->Command({"GET", keys_.Idempotency("acme", "order-7")}),
+              IsOkAndHolds(first.event.id()));
+  EXPECT_THAT(Ttl(keys_.Idempotency("acme", "order-7")), AllOf(Ge(23 * 3600), Le(24 * 3600)));
+}
+
+TEST_F(EventStoreTest, DuplicateIsRecognisedEvenAfterHooksChanged) {
+  std::vector<std::string> hook_ids = CreateHooks("acme", 1);
+  const PublishPlan first = MakePlan("acme", 1, hook_ids, "k");
+  ASSERT_OK(events_.Publish(first, kNow).status());
+  CreateHooks("acme", 1);  // version 2
+  ASSERT_OK_AND_ASSIGN(PublishOutcome out,
+                       events_.Publish(MakePlan("acme", 1, hook_ids, "k"), kNow));
+  EXPECT_EQ(out.kind, Kind::kDuplicate);
+  EXPECT_EQ(out.event_id, first.event.id());
+}
+
+TEST_F(EventStoreTest, IdempotencyKeysAreScopedToTheTenant) {
+  ASSERT_OK(events_.Publish(MakePlan("acme", 0, {}, "same"), kNow).status());
+  const PublishPlan other = MakePlan("globex", 0, {}, "same");
+  ASSERT_OK_AND_ASSIGN(PublishOutcome out, events_.Publish(other, kNow));
+  EXPECT_EQ(out.kind, Kind::kPublished);
+  EXPECT_EQ(out.event_id, other.event.id());
+}
+
+TEST_F(EventStoreTest, StaleVersionWritesNothingAndReportsTheCurrentVersion) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 2);
+  const std::string keys_before = Keys("*");
+  const PublishPlan plan = MakePlan("acme", 1, hook_ids, "idem-1");
+  ASSERT_OK_AND_ASSIGN(PublishOutcome out, events_.Publish(plan, kNow));
+  EXPECT_EQ(out.kind, Kind::kStaleVersion);
+  EXPECT_EQ(out.current_version, 2);
+  EXPECT_THAT(out.delivery_ids, IsEmpty());
+  EXPECT_EQ(Keys("*"), keys_before);
+  EXPECT_THAT(Keys("*"), Not(HasSubstr("evt")));
+  EXPECT_THAT(Keys("*"), Not(HasSubstr("stream")));
+
+  // The key was not remembered: the re-planned publish goes through.
+  ASSERT_OK_AND_ASSIGN(out, events_.Publish(MakePlan("acme", 2, hook_ids, "idem-1"), kNow));
+  EXPECT_EQ(out.kind, Kind::kPublished);
+}
+
+TEST_F(EventStoreTest, PublishBatchReturnsOutcomesInOrder) {
+  const std::vector<std::string> acme = CreateHooks("acme", 2);
+  const std::vector<std::string> globex = CreateHooks("globex", 1);
+  const std::vector<PublishPlan> plans = {
+      MakePlan("acme", 2, acme, "a"),  // published
+      MakePlan("globex", 7, globex),   // stale
+      MakePlan("globex", 1, globex),   // published
+      MakePlan("acme", 2, acme, "a"),  // duplicate of the first
+      MakePlan("acme", 2, {}),         // published, no deliveries
+  };
+  ASSERT_OK_AND_ASSIGN(std::vector<PublishOutcome> out, events_.PublishBatch(plans, kNow));
+  ASSERT_EQ(out.size(), plans.size());
+  EXPECT_EQ(out[0].kind, Kind::kPublished);
+  EXPECT_EQ(out[0].event_id, plans[0].event.id());
+  EXPECT_THAT(out[0].delivery_ids, ElementsAreArray(DeliveryIds(plans[0])));
+  EXPECT_EQ(out[1].kind, Kind::kStaleVersion);
+  EXPECT_EQ(out[1].current_version, 1);
+  EXPECT_EQ(out[2].kind, Kind::kPublished);
+  EXPECT_EQ(out[2].event_id, plans[2].event.id());
+  EXPECT_EQ(out[3].kind, Kind::kDuplicate);
+  EXPECT_EQ(out[3].event_id, plans[0].event.id());
+  EXPECT_THAT(out[3].delivery_ids, ElementsAreArray(DeliveryIds(plans[0])));
+  EXPECT_EQ(out[4].kind, Kind::kPublished);
+  EXPECT_EQ(out[4].event_id, plans[4].event.id());
+
+  EXPECT_THAT(redis_->Command({"XLEN", keys_.Stream()}), IsOkAndHolds("3"));
+  EXPECT_THAT(events_.Get("globex", plans[1].event.id()), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(events_.Get("acme", plans[3].event.id()), StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(EventStoreTest, PublishBatchSendsOneScriptCallPerPlan) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 2);
+  ASSERT_OK(events_.Publish(MakePlan("acme", 2, {}), kNow).status());  // script cached
+  ASSERT_OK(redis_->Command({"CONFIG", "RESETSTAT"}).status());
+  std::vector<PublishPlan> plans;
+  for (int i = 0; i < 10; ++i) plans.push_back(MakePlan("acme", 2, hook_ids));
+  ASSERT_OK_AND_ASSIGN(std::vector<PublishOutcome> out, events_.PublishBatch(plans, kNow));
+  ASSERT_EQ(out.size(), 10u);
+  EXPECT_THAT(
+      redis_->Command({"INFO", "commandstats"}),
+      IsOkAndHolds(AllOf(HasSubstr("cmdstat_evalsha:calls=10,"),
+                         HasSubstr("cmdstat_xadd:calls=20,"), Not(HasSubstr("cmdstat_eval:")))));
+}
+
+TEST_F(EventStoreTest, PublishLoadsTheScriptAgainAfterRedisLostIt) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 1);
+  ASSERT_OK(events_.Publish(MakePlan("acme", 1, hook_ids), kNow).status());
+  ASSERT_OK(redis_->Command({"SCRIPT", "FLUSH"}).status());
+  const std::vector<PublishPlan> plans = {MakePlan("acme", 1, hook_ids),
+                                          MakePlan("acme", 1, hook_ids)};
+  ASSERT_OK_AND_ASSIGN(std::vector<PublishOutcome> out, events_.PublishBatch(plans, kNow));
+  EXPECT_EQ(out[0].kind, Kind::kPublished);
+  EXPECT_EQ(out[1].kind, Kind::kPublished);
+  EXPECT_THAT(redis_->Command({"XLEN", keys_.Stream()}), IsOkAndHolds("3"));
+}
+
+TEST_F(EventStoreTest, GetOfUnknownEventIsNotFound) {
+  EXPECT_THAT(events_.Get("acme", core::NewId(core::kEventIdPrefix, kNow)),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("evt_")));
+}
+
+TEST_F(EventStoreTest, PublishWhileRedisIsDownIsUnavailable) {
+  const int port = testing::FreeLoopbackPort();
+  RedisPool down(RedisOptions{.url = absl::StrCat("redis://127.0.0.1:", port)});
+  EventStore store(down, keys_, options_);
+  EXPECT_THAT(store.Publish(MakePlan("acme", 0, {}), kNow),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(EventStoreOptionsTest, ValidateRejectsShortRetentionAndIdempotencyWindow) {
+  EXPECT_OK(EventStoreOptions().Validate());
+  EXPECT_THAT(EventStoreOptions{.retention = absl::Minutes(5)}.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("retention")));
+  EXPECT_THAT(EventStoreOptions{.idempotency_ttl = absl::Hours(1)}.Validate(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("idempotency_ttl")));
+}
+
+}  // namespace
+}  // namespace hookrelay::store
