@@ -12,7 +12,6 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-constexpr int kMaxPublishTries = 5;
 constexpr int kMaxBatch = 500;
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
@@ -59,7 +58,7 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
       events_(pool_, keys_, options_.events),
       deliveries_(pool_, keys_),
       api_keys_(pool_, keys_),
-      index_(hooks_) {}
+      publisher_(hooks_, events_, clock_) {}
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(RegistryOptions options,
                                                            core::Clock& clock) {
@@ -123,69 +122,10 @@ absl::StatusOr<v1::Delivery> Registry::GetDelivery(const std::string& tenant,
   return deliveries_.Get(tenant, id);
 }
 
-absl::StatusOr<store::PublishPlan> Registry::Plan(const v1::PublishEventRequest& req,
-                                                  absl::Time now, const v1::Webhook* only) {
-  auto snapshot = index_.Get(req.tenant());
-  if (!snapshot.ok()) return snapshot.status();
-  store::PublishPlan plan;
-  plan.expected_version = (*snapshot)->version;
-  v1::Event& e = plan.event;
-  e.set_id(core::NewId(core::kEventIdPrefix, now));
-  e.set_tenant(req.tenant());
-  e.set_type(req.type());
-  e.set_payload(req.payload());
-  *e.mutable_attributes() = req.attributes();
-  *e.mutable_occurred_at() = req.has_occurred_at() ? req.occurred_at() : ToProto(now);
-  e.set_idempotency_key(req.idempotency_key());
-  *e.mutable_publish_time() = ToProto(now);
-  v1::DeliveryTask task;
-  task.set_tenant(req.tenant());
-  task.set_event_id(e.id());
-  task.set_attempt(1);
-  task.set_published_at_ms(absl::ToUnixMillis(now));
-  task.set_test(only != nullptr);
-  for (const v1::Webhook& hook : (*snapshot)->hooks) {
-    if (only != nullptr ? hook.id() != only->id()
-                        : !match::HookMatches(hook, req.type(), req.attributes())) {
-      continue;
-    }
-    store::PlannedDelivery& d = plan.deliveries.emplace_back();
-    d.delivery_id = core::NewId(core::kDeliveryIdPrefix, now);
-    d.hook_id = hook.id();
-    task.set_delivery_id(d.delivery_id);
-    task.set_webhook_id(hook.id());
-    d.task = task.SerializeAsString();
-  }
-  return plan;
-}
-
 absl::StatusOr<v1::PublishEventResponse> Registry::PublishEvent(
     const v1::PublishEventRequest& req) {
   if (absl::Status st = ValidatePublish(req, options_.limits, ""); !st.ok()) return st;
-  auto plan = Plan(req, clock_.Now());
-  if (!plan.ok()) return plan.status();
-  return PublishPlanned(*std::move(plan), req);
-}
-
-// Publishes a plan, re-planning against fresh hooks while the tenant's version moves.
-absl::StatusOr<v1::PublishEventResponse> Registry::PublishPlanned(
-    store::PublishPlan plan, const v1::PublishEventRequest& req) {
-  for (int i = 0; i < kMaxPublishTries; ++i) {
-    auto outcome = events_.Publish(plan, clock_.Now());
-    if (!outcome.ok()) return outcome.status();
-    if (outcome->kind != store::PublishOutcome::Kind::kStaleVersion) {
-      v1::PublishEventResponse resp;
-      resp.set_event_id(outcome->event_id);
-      for (std::string& id : outcome->delivery_ids) resp.add_delivery_ids(std::move(id));
-      resp.set_duplicate(outcome->kind == store::PublishOutcome::Kind::kDuplicate);
-      return resp;
-    }
-    if (auto reloaded = index_.Reload(req.tenant()); !reloaded.ok()) return reloaded.status();
-    auto again = Plan(req, clock_.Now());
-    if (!again.ok()) return again.status();
-    plan = *std::move(again);
-  }
-  return absl::AbortedError("tenant: hooks kept changing during publish; try again");
+  return publisher_.Publish(req);
 }
 
 absl::StatusOr<v1::PublishEventsResponse> Registry::PublishEvents(
@@ -194,33 +134,14 @@ absl::StatusOr<v1::PublishEventsResponse> Registry::PublishEvents(
     return absl::InvalidArgumentError(absl::StrCat("events: at most ", kMaxBatch, " per call"));
   }
   for (int i = 0; i < req.events_size(); ++i) {
-    absl::Status st = ValidatePublish(req.events(i), options_.limits, absl::StrCat("events[", i, "]"));
+    absl::Status st =
+        ValidatePublish(req.events(i), options_.limits, absl::StrCat("events[", i, "]"));
     if (!st.ok()) return st;
   }
-  const absl::Time now = clock_.Now();
-  std::vector<store::PublishPlan> plans;
-  plans.reserve(req.events_size());
-  for (const auto& e : req.events()) {
-    auto plan = Plan(e, now);
-    if (!plan.ok()) return plan.status();
-    plans.push_back(*std::move(plan));
-  }
-  auto outcomes = events_.PublishBatch(plans, now);
-  if (!outcomes.ok()) return outcomes.status();
+  auto results = publisher_.PublishBatch(req.events());
+  if (!results.ok()) return results.status();
   v1::PublishEventsResponse resp;
-  for (int i = 0; i < req.events_size(); ++i) {
-    store::PublishOutcome& o = (*outcomes)[i];
-    if (o.kind == store::PublishOutcome::Kind::kStaleVersion) {
-      auto one = PublishPlanned(std::move(plans[i]), req.events(i));
-      if (!one.ok()) return one.status();
-      *resp.add_results() = *std::move(one);
-      continue;
-    }
-    v1::PublishEventResponse* r = resp.add_results();
-    r->set_event_id(o.event_id);
-    for (std::string& id : o.delivery_ids) r->add_delivery_ids(std::move(id));
-    r->set_duplicate(o.kind == store::PublishOutcome::Kind::kDuplicate);
-  }
+  for (v1::PublishEventResponse& r : *results) *resp.add_results() = std::move(r);
   return resp;
 }
 

@@ -12,7 +12,7 @@
 #include "libs/store/hook_store.h"
 #include "libs/store/keys.h"
 #include "libs/store/redis_pool.h"
-#include "services/registry/hook_index.h"
+#include "libs/queue/publisher.h"
 #include "services/registry/validation.h"
 
 namespace hookrelay::registry {
@@ -79,12 +79,6 @@ class Registry {
 
  private:
   Registry(RegistryOptions options, core::Clock& clock);
-  // Plans a publish against the tenant's cached hooks; with `only`, a test send to that one
-  // hook whatever it subscribes to.
-  absl::StatusOr<store::PublishPlan> Plan(const v1::PublishEventRequest& req, absl::Time now,
-                                          const v1::Webhook* only = nullptr);
-  absl::StatusOr<v1::PublishEventResponse> PublishPlanned(store::PublishPlan plan,
-                                                          const v1::PublishEventRequest& req);
   absl::StatusOr<v1::Webhook> LoadForUpdate(const std::string& tenant, const std::string& id);
   absl::StatusOr<std::vector<store::Requeue>> PlanRequeue(const std::string& tenant,
                                                           const std::vector<v1::Delivery>& ds);
@@ -97,7 +91,7 @@ class Registry {
   store::EventStore events_;
   store::DeliveryStore deliveries_;
   store::ApiKeyStore api_keys_;
-  HookIndex index_;
+  queue::Publisher publisher_;
 };
 
 // A hook as readers see it: every secret replaced by its mask.

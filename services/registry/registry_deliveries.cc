@@ -138,19 +138,11 @@ absl::StatusOr<v1::TestWebhookResponse> Registry::TestWebhook(const v1::TestWebh
   pub.set_tenant(req.tenant());
   pub.set_type("webhook.test");
   pub.set_payload(payload);
-  absl::StatusOr<store::PublishPlan> plan;
-  absl::StatusOr<store::PublishOutcome> outcome;
-  for (int i = 0; i < 5; ++i) {
-    plan = Plan(pub, clock_.Now(), &*hook);
-    if (!plan.ok()) return plan.status();
-    outcome = events_.Publish(*plan, clock_.Now());
-    if (!outcome.ok()) return outcome.status();
-    if (outcome->kind != store::PublishOutcome::Kind::kStaleVersion) break;
-    if (auto r = index_.Reload(req.tenant()); !r.ok()) return r.status();
-  }
-  if (outcome->delivery_ids.empty()) return absl::AbortedError("tenant: hooks kept changing");
+  auto published = publisher_.PublishTest(pub, hook->id());
+  if (!published.ok()) return published.status();
+  if (published->delivery_ids().empty()) return absl::NotFoundError("webhook not found");
   v1::TestWebhookResponse resp;
-  resp.set_delivery_id(outcome->delivery_ids[0]);
+  resp.set_delivery_id(published->delivery_ids(0));
   const absl::Duration wait =
       (hook->timeout_ms() > 0 ? absl::Milliseconds(hook->timeout_ms()) : absl::Seconds(10)) +
       kTestSlack;

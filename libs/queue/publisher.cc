@@ -1,0 +1,140 @@
+#include "libs/queue/publisher.h"
+
+#include "google/protobuf/util/time_util.h"
+#include "hookrelay/v1/delivery.pb.h"
+#include "libs/core/ids.h"
+#include "libs/match/matcher.h"
+
+namespace hookrelay::queue {
+namespace {
+
+constexpr int kMaxPublishTries = 5;
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+v1::PublishEventResponse ToResponse(store::PublishOutcome o) {
+  v1::PublishEventResponse resp;
+  resp.set_event_id(std::move(o.event_id));
+  for (std::string& id : o.delivery_ids) resp.add_delivery_ids(std::move(id));
+  resp.set_duplicate(o.kind == store::PublishOutcome::Kind::kDuplicate);
+  return resp;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const store::TenantHooks>> HookIndex::Get(
+    const std::string& tenant) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = tenants_.find(tenant);
+    if (it != tenants_.end()) return it->second;
+  }
+  return Reload(tenant);
+}
+
+absl::StatusOr<std::shared_ptr<const store::TenantHooks>> HookIndex::Reload(
+    const std::string& tenant) {
+  auto loaded = hooks_.LoadTenant(tenant);
+  if (!loaded.ok()) return loaded.status();
+  auto snapshot = std::make_shared<const store::TenantHooks>(*std::move(loaded));
+  std::lock_guard<std::mutex> lock(mu_);
+  tenants_[tenant] = snapshot;
+  return snapshot;
+}
+
+absl::StatusOr<store::PublishPlan> Publisher::Plan(const v1::PublishEventRequest& req,
+                                                   absl::Time now, const std::string* only) {
+  auto snapshot = index_.Get(req.tenant());
+  if (!snapshot.ok()) return snapshot.status();
+  store::PublishPlan plan;
+  plan.expected_version = (*snapshot)->version;
+  v1::Event& e = plan.event;
+  e.set_id(core::NewId(core::kEventIdPrefix, now));
+  e.set_tenant(req.tenant());
+  e.set_type(req.type());
+  e.set_payload(req.payload());
+  *e.mutable_attributes() = req.attributes();
+  *e.mutable_occurred_at() = req.has_occurred_at() ? req.occurred_at() : ToProto(now);
+  e.set_idempotency_key(req.idempotency_key());
+  *e.mutable_publish_time() = ToProto(now);
+  v1::DeliveryTask task;
+  task.set_tenant(req.tenant());
+  task.set_event_id(e.id());
+  task.set_attempt(1);
+  task.set_published_at_ms(absl::ToUnixMillis(now));
+  task.set_test(only != nullptr);
+  for (const v1::Webhook& hook : (*snapshot)->hooks) {
+    if (only != nullptr ? hook.id() != *only
+                        : !match::HookMatches(hook, req.type(), req.attributes())) {
+      continue;
+    }
+    store::PlannedDelivery& d = plan.deliveries.emplace_back();
+    d.delivery_id = core::NewId(core::kDeliveryIdPrefix, now);
+    d.hook_id = hook.id();
+    task.set_delivery_id(d.delivery_id);
+    task.set_webhook_id(hook.id());
+    d.task = task.SerializeAsString();
+  }
+  return plan;
+}
+
+// Publishes a plan, re-planning against fresh hooks while the tenant's version moves.
+absl::StatusOr<v1::PublishEventResponse> Publisher::PublishPlanned(
+    store::PublishPlan plan, const v1::PublishEventRequest& req, const std::string* only) {
+  for (int i = 0; i < kMaxPublishTries; ++i) {
+    auto outcome = events_.Publish(plan, clock_.Now());
+    if (!outcome.ok()) return outcome.status();
+    if (outcome->kind != store::PublishOutcome::Kind::kStaleVersion) {
+      return ToResponse(*std::move(outcome));
+    }
+    if (auto reloaded = index_.Reload(req.tenant()); !reloaded.ok()) return reloaded.status();
+    auto again = Plan(req, clock_.Now(), only);
+    if (!again.ok()) return again.status();
+    plan = *std::move(again);
+  }
+  return absl::AbortedError("tenant: hooks kept changing during publish; try again");
+}
+
+absl::StatusOr<v1::PublishEventResponse> Publisher::Publish(const v1::PublishEventRequest& req) {
+  auto plan = Plan(req, clock_.Now(), nullptr);
+  if (!plan.ok()) return plan.status();
+  return PublishPlanned(*std::move(plan), req, nullptr);
+}
+
+absl::StatusOr<v1::PublishEventResponse> Publisher::PublishTest(
+    const v1::PublishEventRequest& req, const std::string& hook_id) {
+  auto plan = Plan(req, clock_.Now(), &hook_id);
+  if (!plan.ok()) return plan.status();
+  return PublishPlanned(*std::move(plan), req, &hook_id);
+}
+
+absl::StatusOr<std::vector<v1::PublishEventResponse>> Publisher::PublishBatch(
+    const google::protobuf::RepeatedPtrField<v1::PublishEventRequest>& reqs) {
+  const absl::Time now = clock_.Now();
+  std::vector<store::PublishPlan> plans;
+  plans.reserve(reqs.size());
+  for (const v1::PublishEventRequest& r : reqs) {
+    auto plan = Plan(r, now, nullptr);
+    if (!plan.ok()) return plan.status();
+    plans.push_back(*std::move(plan));
+  }
+  auto outcomes = events_.PublishBatch(plans, now);
+  if (!outcomes.ok()) return outcomes.status();
+  std::vector<v1::PublishEventResponse> out;
+  out.reserve(reqs.size());
+  for (int i = 0; i < reqs.size(); ++i) {
+    if ((*outcomes)[i].kind != store::PublishOutcome::Kind::kStaleVersion) {
+      out.push_back(ToResponse(std::move((*outcomes)[i])));
+      continue;
+    }
+    if (auto reloaded = index_.Reload(reqs[i].tenant()); !reloaded.ok()) return reloaded.status();
+    auto one = Publish(reqs[i]);
+    if (!one.ok()) return one.status();
+    out.push_back(*std::move(one));
+  }
+  return out;
+}
+
+}  // namespace hookrelay::queue

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "hookrelay/v1/registry.pb.h"
+#include "libs/core/clock.h"
+#include "libs/store/event_store.h"
+#include "libs/store/hook_store.h"
+
+namespace hookrelay::queue {
+
+// The in-memory index of each tenant's hooks that publishes match against, tagged with the
+// tenant version it was read at. It may be stale: the publish script compares the version
+// and, on a mismatch, the publisher calls Reload(). So a hook change made through any
+// process is honoured by the next publish in every other one. Thread-safe.
+class HookIndex {
+ public:
+  explicit HookIndex(store::HookStore& hooks) : hooks_(hooks) {}
+
+  // The cached snapshot, loading it on first use.
+  absl::StatusOr<std::shared_ptr<const store::TenantHooks>> Get(const std::string& tenant);
+  // Reads the tenant's hooks again and replaces the snapshot.
+  absl::StatusOr<std::shared_ptr<const store::TenantHooks>> Reload(const std::string& tenant);
+
+ private:
+  store::HookStore& hooks_;
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const store::TenantHooks>> tenants_;
+};
+
+// Turns publish requests into stored events, delivery records and stream tasks: matches
+// each event against the tenant's hooks in memory, then runs EventStore's one-round-trip
+// script, re-planning while the tenant's hooks change underneath (stale version).
+// Requests must be validated already. Used by the registry for callers' events and by the
+// worker for the events hookrelay itself emits (webhook.disabled). Thread-safe.
+class Publisher {
+ public:
+  Publisher(store::HookStore& hooks, store::EventStore& events, core::Clock& clock)
+      : events_(events), clock_(clock), index_(hooks) {}
+
+  absl::StatusOr<v1::PublishEventResponse> Publish(const v1::PublishEventRequest& req);
+  // All events in one pipelined round trip (plus one per event whose tenant changed).
+  absl::StatusOr<std::vector<v1::PublishEventResponse>> PublishBatch(
+      const google::protobuf::RepeatedPtrField<v1::PublishEventRequest>& reqs);
+  // A test send: the event goes to hook `hook_id` only, whatever it subscribes to; the task
+  // is marked `test` (sent even if the hook is disabled, never retried).
+  absl::StatusOr<v1::PublishEventResponse> PublishTest(const v1::PublishEventRequest& req,
+                                                       const std::string& hook_id);
+
+ private:
+  absl::StatusOr<store::PublishPlan> Plan(const v1::PublishEventRequest& req, absl::Time now,
+                                          const std::string* only);
+  absl::StatusOr<v1::PublishEventResponse> PublishPlanned(store::PublishPlan plan,
+                                                          const v1::PublishEventRequest& req,
+                                                          const std::string* only);
+
+  store::EventStore& events_;
+  core::Clock& clock_;
+  HookIndex index_;
+};
+
+}  // namespace hookrelay::queue
