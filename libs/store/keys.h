@@ -20,6 +20,8 @@ namespace hookrelay::store {
 //   <p>{t}:dlv:<id>            HASH    delivery record (see delivery_record.h) (retention TTL)
 //   <p>{t}:dlv:<id>:att        LIST    serialized hookrelay.v1.Attempt      (retention TTL)
 //   <p>{t}:hook:<id>:dlvs      ZSET    delivery ids of a hook by creation ms
+//   <p>{t}:hook:<id>:health    HASH    fails (consecutive failed deliveries), ok (last
+//                                      success ms), since (first failure since then, ms)
 //   <p>stream                  STREAM  DeliveryTask entries, field "t"
 //   <p>retry                   ZSET    DeliveryTask bytes scored by due unix ms
 //   <p>hooks:changed           CHANNEL pub/sub: "<tenant>" when its hooks change
@@ -32,6 +34,9 @@ class KeySchema {
   std::string Hooks(absl::string_view t) const { return Tenant(t, "hooks"); }
   std::string Hook(absl::string_view t, absl::string_view id) const {
     return absl::StrCat(prefix_, "{", t, "}:hook:", id);
+  }
+  std::string HookHealth(absl::string_view t, absl::string_view hook_id) const {
+    return absl::StrCat(prefix_, "{", t, "}:hook:", hook_id, ":health");
   }
   std::string HookDeliveries(absl::string_view t, absl::string_view hook_id) const {
     return absl::StrCat(prefix_, "{", t, "}:hook:", hook_id, ":dlvs");

@@ -108,6 +108,23 @@ absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
 }
 
 void Worker::Send(std::unique_ptr<Job> job) {
+  std::string key = absl::StrCat(job->task.tenant(), "/", job->task.webhook_id());
+  switch (slots_.Acquire(key, job, absl::Now())) {
+    case HookSlots::Admit::kGo:
+      if (!Launch(std::move(job), key)) OnSlotFreed(key);
+      return;
+    case HookSlots::Admit::kQueued:
+      return;
+    case HookSlots::Admit::kDefer:
+      job->kind = Job::Kind::kDeferred;
+      Complete(std::move(job));
+      return;
+  }
+}
+
+// Renders, signs and submits a job holding a slot of its hook. False (and the job
+// completed as a render failure) when it could not be sent; the slot is then still taken.
+bool Worker::Launch(std::unique_ptr<Job> job, const std::string& key) {
   const v1::Webhook& hook = job->hook->hook;
   auto rendered = render::Render(hook, *job->event);
   if (!rendered.ok() || !job->hook->signer.ok()) {
@@ -115,7 +132,7 @@ void Worker::Send(std::unique_ptr<Job> job) {
     job->error = std::string(rendered.ok() ? job->hook->signer.status().message()
                                            : rendered.status().message());
     Complete(std::move(job));
-    return;
+    return false;
   }
   http::HttpRequest req;
   req.url = std::move(rendered->url);
@@ -132,33 +149,29 @@ void Worker::Send(std::unique_ptr<Job> job) {
   for (signing::Header& h : signature) {
     req.headers.emplace_back(std::move(h.name), std::move(h.value));
   }
-  std::string hook_key = absl::StrCat(job->task.tenant(), "/", job->task.webhook_id());
-  if (!AcquireHookSlot(hook_key)) {
-    job->kind = Job::Kind::kDeferred;
-    Complete(std::move(job));
-    return;
-  }
   Job* raw = job.release();
-  sender_->Submit(std::move(req), [this, raw, key = std::move(hook_key)](http::HttpResponse r) {
-    ReleaseHookSlot(key);
+  sender_->Submit(std::move(req), [this, raw, key](http::HttpResponse r) {
     std::unique_ptr<Job> done(raw);
     done->response = std::move(r);
     Complete(std::move(done));
+    OnSlotFreed(key);
   });
-}
-
-bool Worker::AcquireHookSlot(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  int& n = per_hook_[key];
-  if (n >= options_.max_in_flight_per_hook) return false;
-  ++n;
   return true;
 }
 
-void Worker::ReleaseHookSlot(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = per_hook_.find(key);
-  if (it != per_hook_.end() && --it->second <= 0) per_hook_.erase(it);
+// Passes a freed slot to the hook's next queued job, if any.
+void Worker::OnSlotFreed(const std::string& key) {
+  while (std::unique_ptr<Job> next = slots_.Release(key, absl::Now())) {
+    if (Launch(std::move(next), key)) return;
+  }
+}
+
+// Hands the queued jobs of stalled hooks to the recorder to be retried a little later.
+void Worker::DeferStalled() {
+  for (std::unique_ptr<Job>& job : slots_.TakeStalled(absl::Now())) {
+    job->kind = Job::Kind::kDeferred;
+    Complete(std::move(job));
+  }
 }
 
 void Worker::Complete(std::unique_ptr<Job> job) {

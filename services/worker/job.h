@@ -35,6 +35,9 @@ struct Job {
   http::HttpResponse response;
   absl::Time started;
   std::optional<Decision> decision;  // set by the recorder for kHttp
+  // Index in the recorder's EXEC reply of this failed delivery's HINCRBY of the hook's
+  // consecutive failures (the HGET of its failing-since follows two later); -1 if none.
+  int health_reply = -1;
 };
 
 }  // namespace hookrelay::worker

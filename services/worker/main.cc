@@ -25,6 +25,8 @@ ABSL_FLAG(bool, allow_http, false, "Allow plain http:// targets");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25), "Graceful shutdown deadline");
 ABSL_FLAG(absl::Duration, visibility_timeout, absl::Seconds(60), "Reclaim entries idle this long");
 ABSL_FLAG(int, max_reclaims, 5, "Fail an entry reclaimed more often than this");
+ABSL_FLAG(int, disable_after_failures, 10, "Disable a hook after N consecutive failed deliveries");
+ABSL_FLAG(absl::Duration, disable_after, absl::Hours(120), "Disable a hook failing this long");
 ABSL_FLAG(absl::Duration, retention, absl::Hours(720), "Keep delivery records this long");
 ABSL_FLAG(std::string, consumer_name, "", "Consumer name in the group (default: hostname)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
@@ -63,6 +65,8 @@ int main(int argc, char** argv) {
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   o.visibility_timeout = absl::GetFlag(FLAGS_visibility_timeout);
   o.max_reclaims = absl::GetFlag(FLAGS_max_reclaims);
+  o.disable_after_failures = absl::GetFlag(FLAGS_disable_after_failures);
+  o.disable_after = absl::GetFlag(FLAGS_disable_after);
   o.retention = absl::GetFlag(FLAGS_retention);
 
   auto registry = std::make_shared<prometheus::Registry>();

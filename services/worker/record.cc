@@ -45,7 +45,6 @@ void Worker::RecordLoop() {
       batch.swap(done_);
     }
     RecordBatch(batch, conn);
-    DisableGoneHooks(batch);
     {
       std::lock_guard<std::mutex> lock(mu_);
       in_flight_ -= static_cast<int>(batch.size());
@@ -68,8 +67,13 @@ void Worker::RecordBatch(std::vector<std::unique_ptr<Job>>& batch,
   absl::Time give_up = absl::InfiniteFuture();
   absl::Duration backoff = absl::Milliseconds(50);
   while (true) {
-    absl::Status st = ExecuteRecord(p, conn);
-    if (st.ok()) break;
+    auto exec = ExecuteRecord(p, conn);
+    if (exec.ok()) {
+      for (const auto& job : batch) CountRecorded(*job, now);
+      DisableUnhealthyHooks(batch, *exec, now);
+      return;
+    }
+    const absl::Status st = exec.status();
     telemetry::LogEvery(10, LogLevel::kError, "recording attempts failed",
                         {{"error", st.ToString()}, {"batch", static_cast<int>(batch.size())}});
     if (!absl::IsUnavailable(st)) {
@@ -88,38 +92,10 @@ void Worker::RecordBatch(std::vector<std::unique_ptr<Job>>& batch,
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Seconds(1));
   }
-  for (const auto& job : batch) CountRecorded(*job, now);
 }
 
-// A receiver that answered 410 Gone asked us to stop: the hook is disabled with a reason
-// (the registry then stops matching it and the worker cancels its queued deliveries).
-void Worker::DisableGoneHooks(const std::vector<std::unique_ptr<Job>>& batch) {
-  for (const auto& job : batch) {
-    if (!job->decision.has_value() || !job->decision->disable_hook) continue;
-    const v1::DeliveryTask& t = job->task;
-    store::HookStore store(probe_pool_, keys_);
-    auto hook = store.Get(t.tenant(), t.webhook_id());
-    if (!hook.ok() || !hook->enabled()) continue;  // deleted or already disabled
-    const absl::Time now = clock_.Now();
-    hook->set_enabled(false);
-    hook->set_disabled_reason(
-        absl::StrCat("the receiver answered 410 Gone to delivery ", t.delivery_id()));
-    *hook->mutable_update_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(now));
-    if (absl::Status st = store.Replace(*hook); !st.ok()) {
-      telemetry::LogError("disabling a hook after 410 Gone failed",
-                          {{"webhook_id", t.webhook_id()}, {"error", st.ToString()}});
-      continue;
-    }
-    hooks_.Put(keys_.Hook(t.tenant(), t.webhook_id()),
-               MakeCachedHook(hook->SerializeAsString(), now));
-    metrics_.hooks_disabled.Increment();
-    telemetry::LogWarn("hook disabled: the receiver answered 410 Gone",
-                       {{"webhook_id", t.webhook_id()}, {"delivery_id", t.delivery_id()}});
-  }
-}
-
-absl::Status Worker::ExecuteRecord(const store::Pipeline& p,
-                                   std::unique_ptr<store::RedisConnection>& conn) {
+absl::StatusOr<std::vector<store::RedisReply>> Worker::ExecuteRecord(
+    const store::Pipeline& p, std::unique_ptr<store::RedisConnection>& conn) {
   if (conn == nullptr) {
     auto c = store::RedisConnection::Connect(store::RedisOptions{.url = options_.redis_url});
     if (!c.ok()) return c.status();
@@ -135,7 +111,7 @@ absl::Status Worker::ExecuteRecord(const store::Pipeline& p,
   if (exec.type != store::RedisReply::Type::kArray) {
     return absl::InternalError("redis: transaction aborted");
   }
-  return absl::OkStatus();
+  return std::move(replies->back().elements);
 }
 
 void Worker::AddJobWrites(Job& job, absl::Time now, store::Pipeline* p) {
@@ -217,6 +193,7 @@ void Worker::AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p) {
             next.SerializeAsString()});
   }
   store::AddAttemptUpdate(keys_, options_.retention, u, now, p);
+  if (!t.test()) AddHealthWrites(job, now, p);
   queue::AddAck(keys_, job.entry.id, p);
 }
 
@@ -260,6 +237,7 @@ void Worker::MaintainLoop() {
       if (!c.ok()) continue;
       conn = *std::move(c);
     }
+    DeferStalled();
     Maintain(*conn, clock_.Now());
     if (clock_.Now() - last_cleanup > kConsumerCleanupInterval) {
       queue::TaskStream stream(*conn, keys_, options_.consumer_name);

@@ -28,6 +28,12 @@ absl::Status WorkerOptions::Validate() const {
     return absl::InvalidArgumentError("visibility_timeout: at least 1s");
   }
   if (max_reclaims < 0) return absl::InvalidArgumentError("max_reclaims: must be >= 0");
+  if (disable_after_failures < 0) {
+    return absl::InvalidArgumentError("disable_after_failures: must be >= 0");
+  }
+  if (disable_after < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("disable_after: must not be negative");
+  }
   if (drain_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("drain_timeout: must not be negative");
   }
@@ -42,8 +48,12 @@ Worker::Worker(WorkerOptions options, core::Clock& clock, WorkerMetrics& metrics
       clock_(clock),
       metrics_(metrics),
       keys_(options_.key_prefix),
-      probe_pool_(store::RedisOptions{.url = options_.redis_url}, 1),
+      probe_pool_(store::RedisOptions{.url = options_.redis_url}, 2),
+      hook_store_(probe_pool_, keys_),
+      event_store_(probe_pool_, keys_, store::EventStoreOptions{.retention = options_.retention}),
+      publisher_(hook_store_, event_store_, clock_),
       hooks_(options_.hook_cache_ttl),
+      slots_(options_.max_in_flight_per_hook, options_.stalled_hook_after),
       events_(options_.event_cache_size) {}
 
 Worker::~Worker() { Shutdown(); }
@@ -99,6 +109,10 @@ void Worker::Shutdown() {
   if (maintainer_.joinable()) maintainer_.join();
   if (subscriber_.joinable()) subscriber_.join();
   telemetry::LogInfo("worker draining", {{"in_flight", sender_->InFlight()}});
+  for (std::unique_ptr<Job>& job : slots_.TakeAll()) {  // queued, never sent: hand back
+    job->response.failure = http::FailureKind::kAborted;
+    Complete(std::move(job));
+  }
   sender_->Stop(options_.drain_timeout);  // aborted requests are handed back
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -11,12 +11,15 @@
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "hookrelay/v1/delivery.pb.h"
 #include "libs/core/clock.h"
 #include "libs/http/sender.h"
+#include "libs/queue/publisher.h"
 #include "libs/queue/task_stream.h"
 #include "libs/store/keys.h"
 #include "libs/store/redis_pool.h"
 #include "services/worker/caches.h"
+#include "services/worker/hook_slots.h"
 #include "services/worker/worker_metrics.h"
 
 namespace hookrelay::worker {
@@ -29,15 +32,22 @@ struct WorkerOptions {
   // Unique per process: the name of this consumer in the workers' group.
   std::string consumer_name = "worker";
   int max_in_flight = 256;
-  // Requests in flight to one hook at most; more are deferred for kDeferDelay, so one slow
-  // or dead endpoint cannot take every slot.
+  // Requests in flight to one hook at most; more wait in the hook's queue. A hook at its
+  // limit that finished nothing for `stalled_hook_after` has its queue put off for a while,
+  // so one slow or dead endpoint cannot take every slot.
   int max_in_flight_per_hook = 32;
+  absl::Duration stalled_hook_after = absl::Seconds(1);
   int batch_size = 128;
   absl::Duration read_block = absl::Milliseconds(500);
   // A stream entry pending this long in a consumer that stopped is reclaimed by another.
   absl::Duration visibility_timeout = absl::Seconds(60);
   // An entry reclaimed more often than this is failed instead of crash-looping the fleet.
   int max_reclaims = 5;
+  // Endpoint health: a hook is disabled (with a reason and a webhook.disabled event for its
+  // tenant) after this many consecutive failed deliveries, or after failing without a
+  // success for `disable_after`. 0 turns either off.
+  int disable_after_failures = 10;
+  absl::Duration disable_after = absl::Hours(24 * 5);
   absl::Duration drain_timeout = absl::Seconds(25);
   absl::Duration retention = absl::Hours(24 * 30);
   // Hook changes reach the cache at once through pub/sub; the TTL is the safety net.
@@ -90,14 +100,20 @@ class Worker {
                             store::RedisConnection& conn);
   void Send(std::unique_ptr<Job> job);
   void Complete(std::unique_ptr<Job> job);
-  // Takes a per-hook slot; false when the hook is at max_in_flight_per_hook.
-  bool AcquireHookSlot(const std::string& key);
-  void ReleaseHookSlot(const std::string& key);
+  bool Launch(std::unique_ptr<Job> job, const std::string& key);
+  void OnSlotFreed(const std::string& key);
+  void DeferStalled();
   void RecordBatch(std::vector<std::unique_ptr<Job>>& batch,
                    std::unique_ptr<store::RedisConnection>& conn);
-  void DisableGoneHooks(const std::vector<std::unique_ptr<Job>>& batch);
-  absl::Status ExecuteRecord(const store::Pipeline& p,
-                             std::unique_ptr<store::RedisConnection>& conn);
+  // Disables hooks that answered 410 or whose deliveries keep failing (per `exec`, the
+  // recorder's EXEC replies).
+  void DisableUnhealthyHooks(const std::vector<std::unique_ptr<Job>>& batch,
+                             const std::vector<store::RedisReply>& exec, absl::Time now);
+  void AddHealthWrites(Job& job, absl::Time now, store::Pipeline* p);
+  void DisableHook(const v1::DeliveryTask& task, const std::string& reason);
+  // The EXEC replies of the batch's transaction.
+  absl::StatusOr<std::vector<store::RedisReply>> ExecuteRecord(
+      const store::Pipeline& p, std::unique_ptr<store::RedisConnection>& conn);
   void AddJobWrites(Job& job, absl::Time now, store::Pipeline* p);
   void AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p);
   void CountRecorded(const Job& job, absl::Time now);
@@ -110,9 +126,13 @@ class Worker {
   core::Clock& clock_;
   WorkerMetrics& metrics_;
   const store::KeySchema keys_;
-  store::RedisPool probe_pool_;
+  store::RedisPool probe_pool_;  // readiness probes and the rare hook writes
+  store::HookStore hook_store_;
+  store::EventStore event_store_;
+  queue::Publisher publisher_;  // webhook.disabled events
   std::unique_ptr<http::HttpSender> sender_;
   HookCache hooks_;
+  HookSlots slots_;  // keyed "<tenant>/<hook id>"
   EventCache events_;
   std::mutex rng_mu_;  // guards rng_
   absl::BitGen rng_;
@@ -123,7 +143,7 @@ class Worker {
   std::condition_variable done_cv_;
   std::condition_variable stop_cv_;
   int in_flight_ = 0;
-  absl::flat_hash_map<std::string, int> per_hook_;  // "<tenant>/<hook id>" → requests out
+
   std::vector<std::unique_ptr<Job>> done_;
   bool recorder_stop_ = false;
 
