@@ -28,12 +28,17 @@ void GlobalInit() {
 
 FailureKind Classify(CURLcode code, bool blocked) {
   switch (code) {
-    case CURLE_OK: return FailureKind::kNone;
-    case CURLE_OPERATION_TIMEDOUT: return FailureKind::kTimeout;
-    case CURLE_COULDNT_RESOLVE_HOST: return FailureKind::kDns;
-    case CURLE_COULDNT_CONNECT: return blocked ? FailureKind::kBlocked : FailureKind::kConnect;
+    case CURLE_OK:
+      return FailureKind::kNone;
+    case CURLE_OPERATION_TIMEDOUT:
+      return FailureKind::kTimeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return FailureKind::kDns;
+    case CURLE_COULDNT_CONNECT:
+      return blocked ? FailureKind::kBlocked : FailureKind::kConnect;
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT: return FailureKind::kInvalidTarget;
+    case CURLE_URL_MALFORMAT:
+      return FailureKind::kInvalidTarget;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -41,8 +46,10 @@ FailureKind Classify(CURLcode code, bool blocked) {
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS: return FailureKind::kTls;
-    default: return blocked ? FailureKind::kBlocked : FailureKind::kConnect;
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return FailureKind::kTls;
+    default:
+      return blocked ? FailureKind::kBlocked : FailureKind::kConnect;
   }
 }
 
@@ -50,14 +57,22 @@ FailureKind Classify(CURLcode code, bool blocked) {
 
 const char* FailureKindName(FailureKind kind) {
   switch (kind) {
-    case FailureKind::kNone: return "none";
-    case FailureKind::kTimeout: return "timeout";
-    case FailureKind::kConnect: return "connect";
-    case FailureKind::kDns: return "dns";
-    case FailureKind::kTls: return "tls";
-    case FailureKind::kBlocked: return "blocked";
-    case FailureKind::kInvalidTarget: return "invalid_target";
-    case FailureKind::kAborted: return "aborted";
+    case FailureKind::kNone:
+      return "none";
+    case FailureKind::kTimeout:
+      return "timeout";
+    case FailureKind::kConnect:
+      return "connect";
+    case FailureKind::kDns:
+      return "dns";
+    case FailureKind::kTls:
+      return "tls";
+    case FailureKind::kBlocked:
+      return "blocked";
+    case FailureKind::kInvalidTarget:
+      return "invalid_target";
+    case FailureKind::kAborted:
+      return "aborted";
   }
   return "unknown";
 }
@@ -96,7 +111,9 @@ class HttpSender::Impl {
     curl_multi_cleanup(multi_);
   }
 
-  void StartThread() { thread_ = std::thread([this] { Loop(); }); }
+  void StartThread() {
+    thread_ = std::thread([this] { Loop(); });
+  }
 
   void Submit(HttpRequest request, Completion done) {
     auto t = std::make_unique<Transfer>();
@@ -239,7 +256,8 @@ void HttpSender::Impl::ConfigureEasy(Transfer* t) {
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, options_.allow_http ? "http,https" : "https");
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(t->request.timeout)));
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(t->request.timeout)));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnBody);
@@ -299,8 +317,7 @@ void HttpSender::Impl::AbortAll() {
   }
 }
 
-void HttpSender::Impl::Finish(std::unique_ptr<Transfer> t, FailureKind failure,
-                              std::string error) {
+void HttpSender::Impl::Finish(std::unique_ptr<Transfer> t, FailureKind failure, std::string error) {
   t->response.failure = failure;
   t->response.error = std::move(error);
   t->response.duration = t->start == absl::Time() ? absl::ZeroDuration() : absl::Now() - t->start;

@@ -21,9 +21,9 @@ struct HttpRequest {
 
 // Why an attempt got no HTTP answer.
 enum class FailureKind {
-  kNone,           // an HTTP response arrived (any status)
+  kNone,  // an HTTP response arrived (any status)
   kTimeout,
-  kConnect,        // refused, reset, closed without an answer
+  kConnect,  // refused, reset, closed without an answer
   kDns,
   kTls,
   kBlocked,        // the address guard refused every address of the host
@@ -59,7 +59,7 @@ class HttpSender {
   using Completion = std::function<void(HttpResponse)>;
 
   static absl::StatusOr<std::unique_ptr<HttpSender>> Start(SenderOptions options,
-                                                          AddressGuard guard);
+                                                           AddressGuard guard);
   ~HttpSender();  // Stop(absl::ZeroDuration())
 
   // Queues a request. `done` runs exactly once, on the sender thread. Requests beyond

@@ -68,8 +68,7 @@ absl::Status ValidateEventType(absl::string_view type, absl::string_view field) 
     }
   }
   if (segment_empty) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": \"", type, "\" has an empty segment"));
+    return absl::InvalidArgumentError(absl::StrCat(field, ": \"", type, "\" has an empty segment"));
   }
   return absl::OkStatus();
 }

@@ -103,8 +103,8 @@ absl::StatusOr<v1::PublishEventResponse> Publisher::Publish(const v1::PublishEve
   return PublishPlanned(*std::move(plan), req, nullptr);
 }
 
-absl::StatusOr<v1::PublishEventResponse> Publisher::PublishTest(
-    const v1::PublishEventRequest& req, const std::string& hook_id) {
+absl::StatusOr<v1::PublishEventResponse> Publisher::PublishTest(const v1::PublishEventRequest& req,
+                                                                const std::string& hook_id) {
   auto plan = Plan(req, clock_.Now(), &hook_id);
   if (!plan.ok()) return plan.status();
   return PublishPlanned(*std::move(plan), req, &hook_id);

@@ -37,7 +37,8 @@ absl::Status ValidateRetryPolicy(const v1::RetryPolicy& policy, absl::string_vie
       (policy.jitter_percent() < 0 || policy.jitter_percent() > 50)) {
     return absl::InvalidArgumentError(absl::StrCat(field, ".jitter_percent: must be in [0, 50]"));
   }
-  if (policy.max_retry_after_ms() < 0 || absl::Milliseconds(policy.max_retry_after_ms()) > kMaxDelay) {
+  if (policy.max_retry_after_ms() < 0 ||
+      absl::Milliseconds(policy.max_retry_after_ms()) > kMaxDelay) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ".max_retry_after_ms: must be between 0 and 7 days"));
   }
@@ -59,8 +60,7 @@ RetrySchedule::RetrySchedule(const v1::RetryPolicy& policy)
 
 std::optional<absl::Duration> RetrySchedule::NextDelay(int failed_attempt,
                                                        absl::string_view retry_after,
-                                                       absl::Time now,
-                                                       absl::BitGenRef rng) const {
+                                                       absl::Time now, absl::BitGenRef rng) const {
   if (failed_attempt < 1 || failed_attempt > static_cast<int>(delays_.size())) {
     return std::nullopt;
   }

@@ -48,10 +48,9 @@ absl::Status TaskStream::EnsureGroup() {
 }
 
 absl::StatusOr<std::vector<StreamEntry>> TaskStream::Read(int count, absl::Duration block) {
-  auto reply = conn_.Command({"XREADGROUP", "GROUP", store::KeySchema::kGroup, consumer_,
-                              "COUNT", std::to_string(count), "BLOCK",
-                              std::to_string(absl::ToInt64Milliseconds(block)), "STREAMS",
-                              keys_.Stream(), ">"});
+  auto reply = conn_.Command(
+      {"XREADGROUP", "GROUP", store::KeySchema::kGroup, consumer_, "COUNT", std::to_string(count),
+       "BLOCK", std::to_string(absl::ToInt64Milliseconds(block)), "STREAMS", keys_.Stream(), ">"});
   if (!reply.ok()) {
     // The group vanishes if the stream key was deleted (FLUSHALL, a restart without AOF).
     if (absl::StrContains(reply.status().message(), "NOGROUP")) {
@@ -108,12 +107,11 @@ absl::StatusOr<int> TaskStream::RemoveIdleConsumers(absl::Duration idle) {
       if (k == "pending") pending = c.elements[i + 1].integer;
       if (k == "idle") idle_ms = c.elements[i + 1].integer;
     }
-    if (name.empty() || name == consumer_ || pending != 0 ||
-        absl::Milliseconds(idle_ms) < idle) {
+    if (name.empty() || name == consumer_ || pending != 0 || absl::Milliseconds(idle_ms) < idle) {
       continue;
     }
-    auto del = conn_.Command({"XGROUP", "DELCONSUMER", keys_.Stream(), store::KeySchema::kGroup,
-                              name});
+    auto del =
+        conn_.Command({"XGROUP", "DELCONSUMER", keys_.Stream(), store::KeySchema::kGroup, name});
     if (!del.ok()) return del.status();
     ++removed;
   }

@@ -1,9 +1,15 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "hookrelay/v1/resources.pb.h"
+#include "libs/render/formats.h"
+#include "libs/render/template.h"
+#include "libs/render/text.h"
 
 namespace hookrelay::render {
 
@@ -14,20 +20,60 @@ struct RenderedRequest {
   std::string content_type;
 };
 
-// Renders `event` for `hook` in the hook's payload format. The event payload must already
-// be valid JSON (the registry checks it on publish). INVALID_ARGUMENT when the hook's
-// format cannot render this event (the attempt fails with error class "render", not
-// retried); UNIMPLEMENTED for formats this build does not know.
+// Renders events for one webhook in its payload format. Create parses the hook's templates
+// once; Render is then cheap to call for every delivery. Immutable and thread-safe; cheap to
+// copy.
+//
+//   format              body                                   Content-Type
+//   ENVELOPE (default)  {"id","type","timestamp","tenant","data"}  application/json
+//   JSON                the payload as published                application/json
+//   XML                 see XmlBody                             application/xml
+//   FORM                payload=<envelope, form-encoded>        application/x-www-form-urlencoded
+//   TEMPLATE            payload_template over EventContext      application/json when the
+//                       (JSON-escaped when JSON, else as is)    template's first non-blank
+//                                                               character is { or [, else
+//                                                               text/plain; charset=utf-8
+//   SLACK/DISCORD/JIRA  SlackBody/DiscordBody/JiraBody of       application/json
+//                       ExtractMessage, or payload_template
+//                       (JSON-escaped) when the hook has one
+// A URL holding "{{" is a template rendered with URL escaping over the same context.
+class Renderer {
+ public:
+  // INVALID_ARGUMENT naming "<field>.payload_template", "<field>.url" or
+  // "<field>.payload_format" when the hook's templates do not parse or its format is unknown
+  // or needs a template it lacks.
+  static absl::StatusOr<Renderer> Create(const v1::Webhook& hook,
+                                         absl::string_view field = "webhook");
+
+  // Errors (all mean "this event cannot be rendered for this hook"; do not retry):
+  // INVALID_ARGUMENT "event.payload: ..." when a parsing format meets a payload that is not
+  // JSON or nests deeper than kMaxPayloadDepth; FAILED_PRECONDITION "<field>.url: data.key is
+  // missing" (or .payload_template) for a missing variable, or when the rendered URL holds
+  // spaces or control characters, or a JSON template renders invalid JSON; OUT_OF_RANGE
+  // when a template's output or work exceeds its bounds.
+  absl::StatusOr<RenderedRequest> Render(const v1::Event& event) const;
+
+ private:
+  Renderer() = default;
+  bool NeedsContext() const;
+  absl::Status RenderBody(const v1::Event& event, const Value* context, RenderedRequest* out) const;
+
+  v1::PayloadFormat format_ = v1::PAYLOAD_FORMAT_ENVELOPE;
+  std::string url_;
+  std::optional<Template> url_template_;
+  std::optional<Template> body_template_;
+  std::string template_content_type_;
+};
+
+// Renders `event` for `hook`, compiling the hook each time (tests and one-off callers; the
+// worker keeps a Renderer per cached hook). Errors as Renderer::Create and Render.
 absl::StatusOr<RenderedRequest> Render(const v1::Webhook& hook, const v1::Event& event);
 
-// The default envelope: {"id","type","timestamp","tenant","data"}; `data` is the payload
-// text as published, so no re-serialization happens on the hot path.
-void AppendEnvelope(const v1::Event& event, std::string* out);
-
-// RFC 3339 UTC with milliseconds, e.g. "2026-01-15T10:30:00.000Z".
-std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
-
-// Appends `s` as a JSON string literal (quotes included).
-void AppendJsonString(std::string* out, absl::string_view s);
+// Checks what rendering needs of a hook, for the registry's create/update: the template is
+// required by TEMPLATE, optional for SLACK/DISCORD/JIRA and refused by the other formats;
+// templates (payload_template and a URL with "{{") must parse. INVALID_ARGUMENT naming
+// "<field>.payload_template" or "<field>.url" (just "payload_template" when `field` is
+// empty).
+absl::Status ValidateRender(const v1::Webhook& hook, absl::string_view field);
 
 }  // namespace hookrelay::render

@@ -34,9 +34,8 @@ void AddAttemptUpdate(const KeySchema& keys, absl::Duration retention, const Att
   p->Add({"EXPIRE", rec, ttl});
 }
 
-void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant,
-                     absl::string_view delivery_id, v1::DeliveryStatus status, absl::Time now,
-                     Pipeline* p) {
+void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant, absl::string_view delivery_id,
+                     v1::DeliveryStatus status, absl::Time now, Pipeline* p) {
   p->Add({"HSET", keys.Delivery(tenant, delivery_id), dlv::kStatus, std::to_string(status),
           dlv::kUpdated, std::to_string(absl::ToUnixMillis(now))});
 }
@@ -51,16 +50,26 @@ v1::Delivery DeliveryFromHash(absl::string_view tenant, absl::string_view id,
     const std::string& v = flat[i + 1].str;
     int64_t n = 0;
     (void)absl::SimpleAtoi(v, &n);
-    if (k == dlv::kStatus) d.set_status(static_cast<v1::DeliveryStatus>(n));
-    else if (k == dlv::kHook) d.set_webhook_id(v);
-    else if (k == dlv::kEvent) d.set_event_id(v);
-    else if (k == dlv::kType) d.set_event_type(v);
-    else if (k == dlv::kCreated) *d.mutable_create_time() = FromMillis(n);
-    else if (k == dlv::kUpdated) *d.mutable_update_time() = FromMillis(n);
-    else if (k == dlv::kAttempts) d.set_attempt_count(static_cast<int32_t>(n));
-    else if (k == dlv::kLastStatus) d.set_last_http_status(static_cast<int32_t>(n));
-    else if (k == dlv::kLastError) d.set_last_error_class(static_cast<v1::ErrorClass>(n));
-    else if (k == dlv::kNextAttempt && n > 0) *d.mutable_next_attempt_time() = FromMillis(n);
+    if (k == dlv::kStatus)
+      d.set_status(static_cast<v1::DeliveryStatus>(n));
+    else if (k == dlv::kHook)
+      d.set_webhook_id(v);
+    else if (k == dlv::kEvent)
+      d.set_event_id(v);
+    else if (k == dlv::kType)
+      d.set_event_type(v);
+    else if (k == dlv::kCreated)
+      *d.mutable_create_time() = FromMillis(n);
+    else if (k == dlv::kUpdated)
+      *d.mutable_update_time() = FromMillis(n);
+    else if (k == dlv::kAttempts)
+      d.set_attempt_count(static_cast<int32_t>(n));
+    else if (k == dlv::kLastStatus)
+      d.set_last_http_status(static_cast<int32_t>(n));
+    else if (k == dlv::kLastError)
+      d.set_last_error_class(static_cast<v1::ErrorClass>(n));
+    else if (k == dlv::kNextAttempt && n > 0)
+      *d.mutable_next_attempt_time() = FromMillis(n);
   }
   return d;
 }
@@ -94,9 +103,8 @@ absl::StatusOr<std::vector<std::string>> DeliveryStore::IndexRange(RedisConnecti
                                                                    long long count) {
   absl::StatusOr<RedisReply> reply;
   if (!q.webhook_id.empty()) {
-    const std::string min = q.since == absl::InfinitePast()
-                                ? "-inf"
-                                : std::to_string(absl::ToUnixMillis(q.since));
+    const std::string min =
+        q.since == absl::InfinitePast() ? "-inf" : std::to_string(absl::ToUnixMillis(q.since));
     reply = conn.Command({"ZREVRANGEBYSCORE", keys_.HookDeliveries(q.tenant, q.webhook_id), "+inf",
                           min, "LIMIT", std::to_string(start), std::to_string(count)});
   } else {

@@ -28,9 +28,8 @@ void AddAttemptUpdate(const KeySchema& keys, absl::Duration retention, const Att
 
 // Queues a status change with no attempt (CANCELLED for a deleted hook, FAILED for an
 // event past retention).
-void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant,
-                     absl::string_view delivery_id, v1::DeliveryStatus status, absl::Time now,
-                     Pipeline* p);
+void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant, absl::string_view delivery_id,
+                     v1::DeliveryStatus status, absl::Time now, Pipeline* p);
 
 // One page of a delivery listing; `next_offset` is 0 when the listing is exhausted.
 struct DeliveryPage {
@@ -71,9 +70,8 @@ class DeliveryStore {
                           absl::Time now);
 
  private:
-  absl::StatusOr<std::vector<std::string>> IndexRange(RedisConnection& conn,
-                                                      const DeliveryQuery& q, long long start,
-                                                      long long count);
+  absl::StatusOr<std::vector<std::string>> IndexRange(RedisConnection& conn, const DeliveryQuery& q,
+                                                      long long start, long long count);
   RedisPool& pool_;
   const KeySchema& keys_;
 };

@@ -48,10 +48,14 @@ void AddPublish(const KeySchema& keys, const EventStoreOptions& options, const P
   const v1::Event& e = plan.event;
   const bool idem = !e.idempotency_key().empty();
   std::vector<std::string> argv = {
-      "EVALSHA", PublishScript().sha(), std::to_string(5 + 2 * plan.deliveries.size()),
+      "EVALSHA",
+      PublishScript().sha(),
+      std::to_string(5 + 2 * plan.deliveries.size()),
       keys.Version(e.tenant()),
       keys.Idempotency(e.tenant(), idem ? e.idempotency_key() : e.id()),
-      keys.Event(e.tenant(), e.id()), keys.EventDeliveries(e.tenant(), e.id()), keys.Stream()};
+      keys.Event(e.tenant(), e.id()),
+      keys.EventDeliveries(e.tenant(), e.id()),
+      keys.Stream()};
   for (const PlannedDelivery& d : plan.deliveries) {
     argv.push_back(keys.Delivery(e.tenant(), d.delivery_id));
     argv.push_back(keys.HookDeliveries(e.tenant(), d.hook_id));

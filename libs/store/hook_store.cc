@@ -69,7 +69,7 @@ absl::Status HookStore::Write(const v1::Webhook& hook, bool must_exist) {
   if (!conn.ok()) return conn.status();
   const std::string keys[] = {keys_.Hook(hook.tenant(), hook.id()), keys_.Hooks(hook.tenant()),
                               keys_.Version(hook.tenant())};
-  const std::string args[] = {hook.SerializeAsString(), hook.id(), must_exist ? "1" : "0",
+  const std::string args[] = {hook.SerializeAsString(),    hook.id(),     must_exist ? "1" : "0",
                               keys_.HooksChangedChannel(), hook.tenant(), InitialVersion()};
   auto reply = (*conn)->Eval(WriteScript(), keys, args);
   if (!reply.ok()) return reply.status();

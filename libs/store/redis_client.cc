@@ -20,8 +20,6 @@ struct ReplyFree {
 using ContextPtr = std::unique_ptr<redisContext, ContextFree>;
 using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
 
-
-
 RedisReply Convert(const redisReply* r) {
   RedisReply out;
   switch (r->type) {
@@ -224,7 +222,6 @@ class RedisConnection::Impl {
   RedisOptions options_;
   RedisEndpoint endpoint_;
   ContextPtr ctx_;
-
 };
 
 RedisConnection::RedisConnection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -246,8 +243,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::Execute(const Pipeline&
   return impl_->Execute(pipeline);
 }
 
-absl::StatusOr<RedisReply> RedisConnection::Command(
-    std::initializer_list<absl::string_view> argv) {
+absl::StatusOr<RedisReply> RedisConnection::Command(std::initializer_list<absl::string_view> argv) {
   Pipeline p;
   p.Add(argv);
   auto replies = impl_->Execute(p);

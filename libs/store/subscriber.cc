@@ -55,8 +55,8 @@ class Subscriber::Impl {
     std::unique_ptr<redisContext, ContextFree> ctx(redisConnectWithTimeout(
         endpoint->host.c_str(), endpoint->port, absl::ToTimeval(options_.connect_timeout)));
     if (ctx == nullptr || ctx->err != 0) {
-      return absl::UnavailableError(absl::StrCat("redis subscribe: ",
-                                                 ctx ? ctx->errstr : "out of memory"));
+      return absl::UnavailableError(
+          absl::StrCat("redis subscribe: ", ctx ? ctx->errstr : "out of memory"));
     }
     redisSetTimeout(ctx.get(), absl::ToTimeval(options_.command_timeout));
     if (!endpoint->password.empty()) {
@@ -69,8 +69,8 @@ class Subscriber::Impl {
       if (r != nullptr) freeReplyObject(r);
       if (!ok) return absl::UnavailableError("redis subscribe: AUTH failed");
     }
-    auto* r = static_cast<redisReply*>(redisCommand(ctx.get(), "SUBSCRIBE %b", channel_.data(),
-                                                    channel_.size()));
+    auto* r = static_cast<redisReply*>(
+        redisCommand(ctx.get(), "SUBSCRIBE %b", channel_.data(), channel_.size()));
     if (r == nullptr) return absl::UnavailableError("redis subscribe: connection lost");
     freeReplyObject(r);
     ctx_ = std::move(ctx);

@@ -21,7 +21,8 @@ class Subscriber {
 
   // Waits up to `timeout` for messages and calls `on_message(payload)` for each. Calls
   // `on_reconnect()` after (re)subscribing. UNAVAILABLE while Redis cannot be reached.
-  absl::Status Poll(absl::Duration timeout, const std::function<void(const std::string&)>& on_message,
+  absl::Status Poll(absl::Duration timeout,
+                    const std::function<void(const std::string&)>& on_message,
                     const std::function<void()>& on_reconnect);
 
  private:

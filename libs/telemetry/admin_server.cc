@@ -9,11 +9,12 @@
 
 namespace hookrelay::telemetry {
 
-absl::Status SplitHostPort(const std::string& address, const std::string& field,
-                           std::string* host, int* port) {
+absl::Status SplitHostPort(const std::string& address, const std::string& field, std::string* host,
+                           int* port) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": want host:port, got \"", address, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": want host:port, got \"", address, "\""));
   }
   *host = address.substr(0, colon);
   if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
@@ -26,8 +27,7 @@ absl::Status SplitHostPort(const std::string& address, const std::string& field,
 }
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
-    const std::string& address, std::shared_ptr<prometheus::Registry> registry,
-    ReadyCheck ready) {
+    const std::string& address, std::shared_ptr<prometheus::Registry> registry, ReadyCheck ready) {
   std::string host;
   int port = 0;
   absl::Status split = SplitHostPort(address, "metrics_address", &host, &port);

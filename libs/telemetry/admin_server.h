@@ -29,8 +29,7 @@ class AdminServer {
   // `address` is "host:port" (port 0 picks a free one). Returns UNAVAILABLE if the address
   // cannot be bound, INVALID_ARGUMENT if it does not parse.
   static absl::StatusOr<std::unique_ptr<AdminServer>> Start(
-      const std::string& address, std::shared_ptr<prometheus::Registry> registry,
-      ReadyCheck ready);
+      const std::string& address, std::shared_ptr<prometheus::Registry> registry, ReadyCheck ready);
   ~AdminServer();
 
   int port() const { return port_; }
@@ -44,7 +43,7 @@ class AdminServer {
 };
 
 // Splits "host:port" / "[v6]:port". INVALID_ARGUMENT naming `field` on failure.
-absl::Status SplitHostPort(const std::string& address, const std::string& field,
-                           std::string* host, int* port);
+absl::Status SplitHostPort(const std::string& address, const std::string& field, std::string* host,
+                           int* port);
 
 }  // namespace hookrelay::telemetry

@@ -8,14 +8,14 @@
 #include <sstream>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
-#include "absl/strings/strip.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -191,7 +191,8 @@ void PrintWebhookTable(const CommandContext& ctx, const v1::ListWebhooksResponse
     *ctx.out << absl::StrFormat("%-30s %-8s %-24s %s\n", h.id(), h.enabled() ? "yes" : "no",
                                 absl::StrJoin(h.event_types(), ","), h.url());
   }
-  if (!r.next_page_token().empty()) *ctx.out << "next page: --page-token " << r.next_page_token() << "\n";
+  if (!r.next_page_token().empty())
+    *ctx.out << "next page: --page-token " << r.next_page_token() << "\n";
 }
 
 absl::Status ListWebhooks(CommandContext& ctx) {
@@ -295,8 +296,9 @@ absl::Status ListDeliveries(CommandContext& ctx) {
     v1::DeliveryStatus status;
     if (!v1::DeliveryStatus_Parse("DELIVERY_STATUS_" + absl::AsciiStrToUpper(Opt(ctx, "status")),
                                   &status)) {
-      return absl::InvalidArgumentError("--status: pending, succeeded, retry_scheduled, failed "
-                                        "or cancelled");
+      return absl::InvalidArgumentError(
+          "--status: pending, succeeded, retry_scheduled, failed "
+          "or cancelled");
     }
     req.set_status(status);
   }

@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
     std::cerr << "hookctl: " << st.message() << "\n";
     return 2;
   }
-  auto creds = absl::GetFlag(FLAGS_tls) ? grpc::SslCredentials({})
-                                        : grpc::InsecureChannelCredentials();
+  auto creds =
+      absl::GetFlag(FLAGS_tls) ? grpc::SslCredentials({}) : grpc::InsecureChannelCredentials();
   auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_address), creds);
   auto stub = hookrelay::v1::WebhookRegistry::NewStub(channel);
   ctx.stub = stub.get();
@@ -40,8 +40,7 @@ int main(int argc, char** argv) {
   ctx.out = &std::cout;
   st = hookrelay::hookctl::RunCommand(argv[split], ctx);
   if (!st.ok()) {
-    std::cerr << "hookctl: " << absl::StatusCodeToString(st.code()) << ": " << st.message()
-              << "\n";
+    std::cerr << "hookctl: " << absl::StatusCodeToString(st.code()) << ": " << st.message() << "\n";
     return st.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   return 0;

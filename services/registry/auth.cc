@@ -3,8 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 namespace hookrelay::registry {
@@ -23,7 +23,8 @@ std::string KeyDigest(absl::string_view key) {
 }
 
 absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authorization) {
-  if (insecure_) return Principal{.role = v1::API_KEY_ROLE_ADMIN, .tenant = "", .key_id = "insecure"};
+  if (insecure_)
+    return Principal{.role = v1::API_KEY_ROLE_ADMIN, .tenant = "", .key_id = "insecure"};
   if (!absl::ConsumePrefix(&authorization, "Bearer ") || authorization.empty()) {
     return absl::UnauthenticatedError("authorization: want \"Bearer <api key>\"");
   }

@@ -5,10 +5,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "libs/store/api_key_store.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "hookrelay/v1/resources.pb.h"
+#include "libs/store/api_key_store.h"
 
 namespace hookrelay::registry {
 

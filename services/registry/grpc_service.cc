@@ -6,11 +6,23 @@ namespace hookrelay::registry {
 namespace {
 
 const char* CodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[] = {
-      "OK",        "CANCELLED",         "UNKNOWN",        "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  static constexpr const char* kNames[] = {"OK",
+                                           "CANCELLED",
+                                           "UNKNOWN",
+                                           "INVALID_ARGUMENT",
+                                           "DEADLINE_EXCEEDED",
+                                           "NOT_FOUND",
+                                           "ALREADY_EXISTS",
+                                           "PERMISSION_DENIED",
+                                           "RESOURCE_EXHAUSTED",
+                                           "FAILED_PRECONDITION",
+                                           "ABORTED",
+                                           "OUT_OF_RANGE",
+                                           "UNIMPLEMENTED",
+                                           "INTERNAL",
+                                           "UNAVAILABLE",
+                                           "DATA_LOSS",
+                                           "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
   return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
 }
@@ -188,9 +200,8 @@ grpc::Status GrpcService::GetDelivery(Ctx* ctx, const v1::GetDeliveryRequest* re
 
 grpc::Status GrpcService::RedeliverDelivery(Ctx* ctx, const v1::RedeliverDeliveryRequest* req,
                                             v1::Delivery* resp) {
-  return OnTenant("RedeliverDelivery", ctx, req->tenant(), resp, [&](const std::string& t) {
-    return registry_.RedeliverDelivery(t, req->id());
-  });
+  return OnTenant("RedeliverDelivery", ctx, req->tenant(), resp,
+                  [&](const std::string& t) { return registry_.RedeliverDelivery(t, req->id()); });
 }
 
 grpc::Status GrpcService::RecoverWebhook(Ctx* ctx, const v1::RecoverWebhookRequest* req,

@@ -30,8 +30,7 @@ class GrpcService final : public v1::WebhookRegistry::Service {
                              v1::DeleteWebhookResponse*) override;
   grpc::Status RotateWebhookSecret(Ctx*, const v1::RotateWebhookSecretRequest*,
                                    v1::Webhook*) override;
-  grpc::Status TestWebhook(Ctx*, const v1::TestWebhookRequest*,
-                           v1::TestWebhookResponse*) override;
+  grpc::Status TestWebhook(Ctx*, const v1::TestWebhookRequest*, v1::TestWebhookResponse*) override;
   grpc::Status PublishEvent(Ctx*, const v1::PublishEventRequest*,
                             v1::PublishEventResponse*) override;
   grpc::Status PublishEvents(Ctx*, const v1::PublishEventsRequest*,
@@ -40,13 +39,11 @@ class GrpcService final : public v1::WebhookRegistry::Service {
   grpc::Status ListDeliveries(Ctx*, const v1::ListDeliveriesRequest*,
                               v1::ListDeliveriesResponse*) override;
   grpc::Status GetDelivery(Ctx*, const v1::GetDeliveryRequest*, v1::Delivery*) override;
-  grpc::Status RedeliverDelivery(Ctx*, const v1::RedeliverDeliveryRequest*,
-                                 v1::Delivery*) override;
+  grpc::Status RedeliverDelivery(Ctx*, const v1::RedeliverDeliveryRequest*, v1::Delivery*) override;
   grpc::Status RecoverWebhook(Ctx*, const v1::RecoverWebhookRequest*,
                               v1::RecoverWebhookResponse*) override;
   grpc::Status CreateApiKey(Ctx*, const v1::CreateApiKeyRequest*, v1::ApiKey*) override;
-  grpc::Status ListApiKeys(Ctx*, const v1::ListApiKeysRequest*,
-                           v1::ListApiKeysResponse*) override;
+  grpc::Status ListApiKeys(Ctx*, const v1::ListApiKeysRequest*, v1::ListApiKeysResponse*) override;
   grpc::Status RevokeApiKey(Ctx*, const v1::RevokeApiKeyRequest*,
                             v1::RevokeApiKeyResponse*) override;
 

@@ -30,7 +30,8 @@ namespace hr = hookrelay;
 
 int main(int argc, char** argv) {
   hr::core::BlockShutdownSignals();
-  if (absl::Status st = hr::core::ParseFlagsWithEnvironment(argc, argv, "webhook-registry", nullptr);
+  if (absl::Status st =
+          hr::core::ParseFlagsWithEnvironment(argc, argv, "webhook-registry", nullptr);
       !st.ok()) {
     std::cerr << st.message() << "\n";
     return 2;
@@ -52,11 +53,13 @@ int main(int argc, char** argv) {
   admin_key = std::string(absl::StripAsciiWhitespace(admin_key));
   const bool insecure = absl::GetFlag(FLAGS_insecure_no_auth);
   if (insecure) {
-    hr::telemetry::LogWarn("AUTHENTICATION IS OFF (--insecure_no_auth): every caller is admin; "
-                           "never run this way outside local development");
+    hr::telemetry::LogWarn(
+        "AUTHENTICATION IS OFF (--insecure_no_auth): every caller is admin; "
+        "never run this way outside local development");
   } else if (admin_key.empty()) {
-    hr::telemetry::LogWarn("no admin API key configured (--admin_api_key_file); every call "
-                           "will be refused as UNAUTHENTICATED");
+    hr::telemetry::LogWarn(
+        "no admin API key configured (--admin_api_key_file); every call "
+        "will be refused as UNAUTHENTICATED");
   }
 
   hr::registry::RegistryOptions o;
@@ -76,17 +79,17 @@ int main(int argc, char** argv) {
   hr::registry::GrpcService service(**registry, auth, metrics);
   auto admin = hr::telemetry::AdminServer::Start(absl::GetFlag(FLAGS_metrics_address), prom,
                                                  [&] { return (*registry)->Ready(); });
-  auto server = admin.ok() ? hr::registry::GrpcServer::Start(
-                                 {absl::GetFlag(FLAGS_grpc_address), absl::GetFlag(FLAGS_tls_cert_file),
-                                  absl::GetFlag(FLAGS_tls_key_file)},
-                                 &service)
+  auto server = admin.ok() ? hr::registry::GrpcServer::Start({absl::GetFlag(FLAGS_grpc_address),
+                                                              absl::GetFlag(FLAGS_tls_cert_file),
+                                                              absl::GetFlag(FLAGS_tls_key_file)},
+                                                             &service)
                            : admin.status();
   if (!server.ok()) {
     hr::telemetry::LogError("cannot start", {{"error", server.status().ToString()}});
     return 1;
   }
-  hr::telemetry::LogInfo("listening", {{"grpc_port", (*server)->port()},
-                                       {"metrics_port", (*admin)->port()}});
+  hr::telemetry::LogInfo("listening",
+                         {{"grpc_port", (*server)->port()}, {"metrics_port", (*admin)->port()}});
   const int sig = hr::core::WaitForShutdownSignal();
   hr::telemetry::LogInfo("shutting down", {{"signal", sig}});
   (*server)->Shutdown(absl::Seconds(10));

@@ -98,8 +98,7 @@ absl::StatusOr<v1::Webhook> Registry::CreateWebhook(v1::Webhook hook) {
   return hook;
 }
 
-absl::StatusOr<v1::Webhook> Registry::GetWebhook(const std::string& tenant,
-                                                 const std::string& id) {
+absl::StatusOr<v1::Webhook> Registry::GetWebhook(const std::string& tenant, const std::string& id) {
   if (absl::Status st = ValidateRef(tenant, id, core::kWebhookIdPrefix); !st.ok()) return st;
   auto hook = hooks_.Get(tenant, id);
   if (!hook.ok()) return hook.status();

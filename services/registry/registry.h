@@ -6,13 +6,13 @@
 #include "absl/status/statusor.h"
 #include "hookrelay/v1/registry.pb.h"
 #include "libs/core/clock.h"
+#include "libs/queue/publisher.h"
 #include "libs/store/api_key_store.h"
 #include "libs/store/delivery_store.h"
 #include "libs/store/event_store.h"
 #include "libs/store/hook_store.h"
 #include "libs/store/keys.h"
 #include "libs/store/redis_pool.h"
-#include "libs/queue/publisher.h"
 #include "services/registry/validation.h"
 
 namespace hookrelay::registry {

@@ -54,8 +54,10 @@ absl::StatusOr<v1::ListDeliveriesResponse> Registry::ListDeliveries(
   }
   auto offset = TokenOffset(req.page_token());
   if (!offset.ok()) return offset.status();
-  store::DeliveryQuery q{.tenant = req.tenant(), .webhook_id = req.webhook_id(),
-                         .event_id = req.event_id(), .status = req.status(),
+  store::DeliveryQuery q{.tenant = req.tenant(),
+                         .webhook_id = req.webhook_id(),
+                         .event_id = req.event_id(),
+                         .status = req.status(),
                          .page_size = req.page_size() == 0 ? 50 : req.page_size(),
                          .offset = *offset};
   auto page = deliveries_.List(q);
@@ -107,9 +109,12 @@ absl::StatusOr<v1::RecoverWebhookResponse> Registry::RecoverWebhook(
     const v1::RecoverWebhookRequest& req) {
   auto hook = LoadForUpdate(req.tenant(), req.id());
   if (!hook.ok()) return hook.status();
-  store::DeliveryQuery q{.tenant = req.tenant(), .webhook_id = req.id(),
-                         .status = v1::DELIVERY_STATUS_FAILED, .page_size = kMaxPageSize};
-  if (req.has_since()) q.since = absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(req.since()));
+  store::DeliveryQuery q{.tenant = req.tenant(),
+                         .webhook_id = req.id(),
+                         .status = v1::DELIVERY_STATUS_FAILED,
+                         .page_size = kMaxPageSize};
+  if (req.has_since())
+    q.since = absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(req.since()));
   std::vector<v1::Delivery> failed;
   do {
     auto page = deliveries_.List(q);
@@ -154,7 +159,8 @@ absl::StatusOr<v1::TestWebhookResponse> Registry::TestWebhook(const v1::TestWebh
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  return absl::DeadlineExceededError("no worker recorded the test attempt in time; are workers running?");
+  return absl::DeadlineExceededError(
+      "no worker recorded the test attempt in time; are workers running?");
 }
 
 }  // namespace hookrelay::registry

@@ -34,29 +34,45 @@ bool SubscribesTo(const v1::Webhook& h, const std::string& type) {
 // Copies one field-mask path from `from` into `to`. INVALID_ARGUMENT for paths that are
 // unknown or not updatable.
 absl::Status ApplyPath(const std::string& path, const v1::Webhook& from, v1::Webhook* to) {
-  if (path == "url") to->set_url(from.url());
-  else if (path == "description") to->set_description(from.description());
-  else if (path == "enabled") to->set_enabled(from.enabled());
-  else if (path == "event_types") *to->mutable_event_types() = from.event_types();
-  else if (path == "filters") *to->mutable_filters() = from.filters();
-  else if (path == "payload_format") to->set_payload_format(from.payload_format());
-  else if (path == "payload_template") to->set_payload_template(from.payload_template());
-  else if (path == "headers") *to->mutable_headers() = from.headers();
-  else if (path == "retry_policy") *to->mutable_retry_policy() = from.retry_policy();
-  else if (path == "timeout_ms") to->set_timeout_ms(from.timeout_ms());
-  else if (path == "metadata") *to->mutable_metadata() = from.metadata();
-  else if (path == "user_agent") to->set_user_agent(from.user_agent());
-  else if (path == "signing.scheme") to->mutable_signing()->set_scheme(from.signing().scheme());
-  else if (path == "signing.header") to->mutable_signing()->set_header(from.signing().header());
-  else if (path == "signing.prefix") to->mutable_signing()->set_prefix(from.signing().prefix());
+  if (path == "url")
+    to->set_url(from.url());
+  else if (path == "description")
+    to->set_description(from.description());
+  else if (path == "enabled")
+    to->set_enabled(from.enabled());
+  else if (path == "event_types")
+    *to->mutable_event_types() = from.event_types();
+  else if (path == "filters")
+    *to->mutable_filters() = from.filters();
+  else if (path == "payload_format")
+    to->set_payload_format(from.payload_format());
+  else if (path == "payload_template")
+    to->set_payload_template(from.payload_template());
+  else if (path == "headers")
+    *to->mutable_headers() = from.headers();
+  else if (path == "retry_policy")
+    *to->mutable_retry_policy() = from.retry_policy();
+  else if (path == "timeout_ms")
+    to->set_timeout_ms(from.timeout_ms());
+  else if (path == "metadata")
+    *to->mutable_metadata() = from.metadata();
+  else if (path == "user_agent")
+    to->set_user_agent(from.user_agent());
+  else if (path == "signing.scheme")
+    to->mutable_signing()->set_scheme(from.signing().scheme());
+  else if (path == "signing.header")
+    to->mutable_signing()->set_header(from.signing().header());
+  else if (path == "signing.prefix")
+    to->mutable_signing()->set_prefix(from.signing().prefix());
   else if (path == "signing.timestamp_header") {
     to->mutable_signing()->set_timestamp_header(from.signing().timestamp_header());
   } else if (path == "signing.timestamp_format") {
     to->mutable_signing()->set_timestamp_format(from.signing().timestamp_format());
   } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "update_mask: \"", path, "\" is not an updatable field (secrets change through "
-        "RotateWebhookSecret)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("update_mask: \"", path,
+                     "\" is not an updatable field (secrets change through "
+                     "RotateWebhookSecret)"));
   }
   return absl::OkStatus();
 }
@@ -69,9 +85,8 @@ absl::StatusOr<v1::ListWebhooksResponse> Registry::ListWebhooks(
   auto size = PageSize(req.page_size(), "page_size");
   if (!size.ok()) return size.status();
   std::string after;
-  if (!req.page_token().empty() &&
-      (!absl::WebSafeBase64Unescape(req.page_token(), &after) ||
-       !core::IsValidId(after, core::kWebhookIdPrefix))) {
+  if (!req.page_token().empty() && (!absl::WebSafeBase64Unescape(req.page_token(), &after) ||
+                                    !core::IsValidId(after, core::kWebhookIdPrefix))) {
     return absl::InvalidArgumentError("page_token: not a token from ListWebhooks");
   }
   auto all = hooks_.LoadTenant(req.tenant());
@@ -114,7 +129,8 @@ absl::StatusOr<v1::Webhook> Registry::UpdateWebhook(const v1::UpdateWebhookReque
   }
   if (hook->enabled()) hook->clear_disabled_reason();
   if (absl::Status st = ValidateWebhook(*hook, options_.limits, "webhook"); !st.ok()) return st;
-  *hook->mutable_update_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now()));
+  *hook->mutable_update_time() =
+      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now()));
   if (absl::Status st = hooks_.Replace(*hook); !st.ok()) return st;
   return MaskSecrets(*std::move(hook));
 }
@@ -123,9 +139,8 @@ absl::StatusOr<v1::Webhook> Registry::RotateWebhookSecret(
     const v1::RotateWebhookSecretRequest& req) {
   auto hook = LoadForUpdate(req.tenant(), req.id());
   if (!hook.ok()) return hook.status();
-  const absl::Duration grace = req.grace_period_seconds() == 0
-                                   ? kDefaultGrace
-                                   : absl::Seconds(req.grace_period_seconds());
+  const absl::Duration grace =
+      req.grace_period_seconds() == 0 ? kDefaultGrace : absl::Seconds(req.grace_period_seconds());
   if (grace < absl::ZeroDuration() || grace > kMaxGrace) {
     return absl::InvalidArgumentError("grace_period_seconds: must be between 0 and 30 days");
   }

@@ -22,8 +22,8 @@ absl::StatusOr<v1::ApiKey> Registry::CreateApiKey(const v1::CreateApiKeyRequest&
   }
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof(raw)) != 1) return absl::InternalError("random generator failed");
-  const std::string secret = absl::StrCat(
-      "hr_", absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<char*>(raw), sizeof(raw))));
+  const std::string secret = absl::StrCat("hr_", absl::WebSafeBase64Escape(absl::string_view(
+                                                     reinterpret_cast<char*>(raw), sizeof(raw))));
   const absl::Time now = clock_.Now();
   v1::ApiKey key;
   key.set_id(core::NewId(core::kApiKeyIdPrefix, now));

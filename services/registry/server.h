@@ -1,9 +1,9 @@
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -22,7 +22,7 @@ class GrpcServer {
  public:
   // UNAVAILABLE if the address cannot be bound; INVALID_ARGUMENT for unreadable TLS files.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerOptions& options,
-                                                          grpc::Service* service);
+                                                           grpc::Service* service);
   int port() const { return port_; }
   // Stops accepting, lets RPCs in progress finish until `deadline`, then cancels them.
   void Shutdown(absl::Duration deadline);

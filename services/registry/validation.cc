@@ -26,7 +26,8 @@ std::string Path(absl::string_view field, absl::string_view child) {
 }
 
 bool IsTokenChar(char c) {
-  return absl::ascii_isalnum(c) || absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
+  return absl::ascii_isalnum(c) ||
+         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
 }
 
 bool HasControlChars(absl::string_view s) {
@@ -86,8 +87,8 @@ absl::Status ValidateEventTypes(const v1::Webhook& hook, const Limits& limits,
     return Invalid(field, absl::StrCat("at most ", limits.max_event_types, " event types"));
   }
   for (int i = 0; i < hook.event_types_size(); ++i) {
-    absl::Status st = match::ValidateEventTypePattern(hook.event_types(i),
-                                                      absl::StrCat(field, "[", i, "]"));
+    absl::Status st =
+        match::ValidateEventTypePattern(hook.event_types(i), absl::StrCat(field, "[", i, "]"));
     if (!st.ok()) return st;
   }
   return absl::OkStatus();
@@ -104,7 +105,8 @@ absl::Status ValidateMisc(const v1::Webhook& hook, const Limits& limits, absl::s
     return Invalid(Path(field, "user_agent"), "at most 256 characters without controls");
   }
   if (hook.metadata_size() > limits.max_metadata) {
-    return Invalid(Path(field, "metadata"), absl::StrCat("at most ", limits.max_metadata, " entries"));
+    return Invalid(Path(field, "metadata"),
+                   absl::StrCat("at most ", limits.max_metadata, " entries"));
   }
   for (const auto& [k, v] : hook.metadata()) {
     if (k.empty() || k.size() > 64 || v.size() > 1024) {
@@ -127,7 +129,8 @@ absl::Status ValidateSigningFields(const v1::Webhook& hook, absl::string_view fi
   }
   if (!hook.signing().secret().empty()) {
     auto key = signing::SecretKeyBytes(hook.signing().secret());
-    if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat(Path(field, ""), key.status().message()));
+    if (!key.ok())
+      return absl::InvalidArgumentError(absl::StrCat(Path(field, ""), key.status().message()));
   }
   return absl::OkStatus();
 }
@@ -222,9 +225,8 @@ absl::Status ValidatePublish(const v1::PublishEventRequest& req, const Limits& l
   if (req.idempotency_key().size() > 256 || HasControlChars(req.idempotency_key())) {
     return Invalid(Path(field, "idempotency_key"), "at most 256 printable characters");
   }
-  if (req.has_occurred_at() &&
-      (req.occurred_at().seconds() < 0 || req.occurred_at().nanos() < 0 ||
-       req.occurred_at().nanos() > 999999999)) {
+  if (req.has_occurred_at() && (req.occurred_at().seconds() < 0 || req.occurred_at().nanos() < 0 ||
+                                req.occurred_at().nanos() > 999999999)) {
     return Invalid(Path(field, "occurred_at"), "is not a valid timestamp");
   }
   return absl::OkStatus();

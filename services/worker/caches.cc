@@ -34,9 +34,8 @@ void HookCache::InvalidateAll() {
 
 void HookCache::InvalidateTenant(const std::string& tenant_tag) {
   std::lock_guard<std::mutex> lock(mu_);
-  absl::erase_if(hooks_, [&](const auto& entry) {
-    return entry.first.find(tenant_tag) != std::string::npos;
-  });
+  absl::erase_if(
+      hooks_, [&](const auto& entry) { return entry.first.find(tenant_tag) != std::string::npos; });
 }
 
 std::shared_ptr<const v1::Event> EventCache::Find(const std::string& key) const {

@@ -62,8 +62,8 @@ void Worker::DisableUnhealthyHooks(const std::vector<std::unique_ptr<Job>>& batc
                                           job->task.delivery_id(), ")"));
     } else if (options_.disable_after > absl::ZeroDuration() && since_ms > 0 &&
                now - since >= options_.disable_after) {
-      DisableHook(job->task, absl::StrCat("deliveries failing without a success since ",
-                                          Rfc3339(since)));
+      DisableHook(job->task,
+                  absl::StrCat("deliveries failing without a success since ", Rfc3339(since)));
     }
   }
 }
@@ -85,9 +85,8 @@ void Worker::DisableHook(const v1::DeliveryTask& t, const std::string& reason) {
   hooks_.Put(keys_.Hook(t.tenant(), t.webhook_id()),
              MakeCachedHook(hook->SerializeAsString(), now));
   metrics_.hooks_disabled.Increment();
-  telemetry::LogWarn("hook disabled", {{"tenant", t.tenant()},
-                                       {"webhook_id", t.webhook_id()},
-                                       {"reason", reason}});
+  telemetry::LogWarn("hook disabled",
+                     {{"tenant", t.tenant()}, {"webhook_id", t.webhook_id()}, {"reason", reason}});
   v1::PublishEventRequest event;
   event.set_tenant(t.tenant());
   event.set_type("webhook.disabled");

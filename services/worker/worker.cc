@@ -132,7 +132,9 @@ void Worker::SubscribeLoop() {
   while (!stopping_) {
     absl::Status st = sub.Poll(
         absl::Milliseconds(200),
-        [this](const std::string& tenant) { hooks_.InvalidateTenant(absl::StrCat("{", tenant, "}:")); },
+        [this](const std::string& tenant) {
+          hooks_.InvalidateTenant(absl::StrCat("{", tenant, "}:"));
+        },
         [this] { hooks_.InvalidateAll(); });
     if (!st.ok()) WaitUnlessStopping(absl::Milliseconds(500));
   }
@@ -152,7 +154,8 @@ void Worker::ReadLoop() {
     if (conn == nullptr) {
       auto c = store::RedisConnection::Connect(store::RedisOptions{.url = options_.redis_url});
       if (!c.ok()) {
-        telemetry::LogEvery(10, LogLevel::kError, "redis unavailable", {{"error", c.status().ToString()}});
+        telemetry::LogEvery(10, LogLevel::kError, "redis unavailable",
+                            {{"error", c.status().ToString()}});
         WaitUnlessStopping(backoff);
         backoff = std::min(backoff * 2, absl::Seconds(2));
         continue;

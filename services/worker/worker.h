@@ -96,8 +96,7 @@ class Worker {
   void SubscribeLoop();
   void RecordLoop();
   void Dispatch(std::vector<queue::StreamEntry> entries, store::RedisConnection& conn);
-  absl::Status FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
-                            store::RedisConnection& conn);
+  absl::Status FetchMissing(std::vector<std::unique_ptr<Job>>& jobs, store::RedisConnection& conn);
   void Send(std::unique_ptr<Job> job);
   void Complete(std::unique_ptr<Job> job);
   bool Launch(std::unique_ptr<Job> job, const std::string& key);

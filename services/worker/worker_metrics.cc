@@ -49,8 +49,8 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& r)
       deferred(Counter(r, "hookrelay_worker_deferred_total",
                        "Tasks put off because their hook had max_in_flight_per_hook requests out")),
       stream_lag(Gauge(r, "hookrelay_stream_lag", "Stream entries not yet read by the group")),
-      stream_pending(Gauge(r, "hookrelay_stream_pending",
-                           "Stream entries read but not yet acknowledged")),
+      stream_pending(
+          Gauge(r, "hookrelay_stream_pending", "Stream entries read but not yet acknowledged")),
       retry_set_size(Gauge(r, "hookrelay_retry_set_size", "Deliveries waiting for a retry")),
       attempts_(BuildCounter()
                     .Name("hookrelay_worker_attempts_total")
@@ -67,8 +67,8 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& r)
           &attempts_.Add({{"outcome", s ? "success" : "failure"}, {"status_class", kClasses[c]}});
     }
   }
-  for (const char* reason : {"timeout", "connect", "dns", "tls", "http_4xx", "http_5xx",
-                             "blocked", "invalid_target", "render"}) {
+  for (const char* reason : {"timeout", "connect", "dns", "tls", "http_4xx", "http_5xx", "blocked",
+                             "invalid_target", "render"}) {
     failures_.Add({{"reason", reason}});
   }
 }

@@ -33,10 +33,14 @@ class FlakyReceiver {
   Reply Handle(const ReceivedRequest& r) {
     const int n = requests_.fetch_add(1);
     switch (n % 9) {
-      case 0: return Reply{.status = 500};
-      case 3: return Reply{.fault = Reply::Fault::kReset};
-      case 6: return Reply{.fault = Reply::Fault::kHang};  // the hook's 500 ms timeout fires
-      default: break;
+      case 0:
+        return Reply{.status = 500};
+      case 3:
+        return Reply{.fault = Reply::Fault::kReset};
+      case 6:
+        return Reply{.fault = Reply::Fault::kHang};  // the hook's 500 ms timeout fires
+      default:
+        break;
     }
     std::lock_guard<std::mutex> lock(mu_);
     ++accepted_[r.headers.at("webhook-id")];
@@ -73,9 +77,9 @@ void PublishAll(Stack& stack, std::atomic<int>* published) {
     }
     v1::PublishEventsResponse resp;
     // UNAVAILABLE while redis-server restarts: the idempotency keys make a retry safe.
-    const bool ok = WaitFor(
-        [&] { return stack.stub().PublishEvents(stack.Context().get(), req, &resp).ok(); },
-        absl::Seconds(60), absl::Milliseconds(50));
+    const bool ok =
+        WaitFor([&] { return stack.stub().PublishEvents(stack.Context().get(), req, &resp).ok(); },
+                absl::Seconds(60), absl::Milliseconds(50));
     if (!ok) return;
     *published += kBatch;
   }
@@ -84,8 +88,9 @@ void PublishAll(Stack& stack, std::atomic<int>* published) {
 TEST(ChaosE2eTest, NothingIsLostThroughKillsRestartsAndFlakyReceivers) {
   ASSERT_OK_AND_ASSIGN(auto redis, RedisServer::Start(RedisServer::Options{.append_only = true}));
   FlakyReceiver flaky;
-  ASSERT_OK_AND_ASSIGN(auto receiver,
-                       HttpReceiver::Start([&](const ReceivedRequest& r) { return flaky.Handle(r); }));
+  ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([&](const ReceivedRequest& r) {
+                         return flaky.Handle(r);
+                       }));
   Stack::Options options;
   options.worker_args = {"--allow_cidrs=127.0.0.0/8", "--allow_http", "--visibility_timeout=3s",
                          absl::StrCat("--max_in_flight=", kInFlight), "--max_reclaims=50"};
@@ -119,8 +124,8 @@ TEST(ChaosE2eTest, NothingIsLostThroughKillsRestartsAndFlakyReceivers) {
   ASSERT_EQ(published.load(), kEvents);
 
   // Every delivery arrives and is recorded SUCCEEDED.
-  ASSERT_TRUE(WaitFor([&] { return flaky.Unique() >= static_cast<size_t>(kEvents); },
-                      absl::Seconds(180)))
+  ASSERT_TRUE(
+      WaitFor([&] { return flaky.Unique() >= static_cast<size_t>(kEvents); }, absl::Seconds(180)))
       << "only " << flaky.Unique() << " deliveries arrived";
   ASSERT_OK_AND_ASSIGN(std::string ids, redis->Command({"KEYS", "hookrelay:{acme}:dlv:*"}));
   int records = 0, succeeded = 0;
@@ -128,7 +133,9 @@ TEST(ChaosE2eTest, NothingIsLostThroughKillsRestartsAndFlakyReceivers) {
     if (absl::EndsWith(key, ":att")) continue;
     ++records;
     ASSERT_TRUE(WaitFor(
-        [&] { return redis->Command({"HGET", std::string(key), "s"}).value_or("") == "2"; },
+        [&] {
+          return redis->Command({"HGET", std::string(key), "s"}).value_or("") == "2";
+        },
         absl::Seconds(30)))
         << key << " did not end SUCCEEDED";
     ++succeeded;

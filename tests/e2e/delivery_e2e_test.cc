@@ -34,8 +34,8 @@ grpc::Status CreateHook(Stack& stack, const std::string& url, v1::Webhook* out) 
 
 // Runs the npm `standardwebhooks` verifier on a received request; its exit code.
 int VerifyWithNpmPackage(const std::string& secret, const ReceivedRequest& r) {
-  const std::string modules = absl::StrCat(std::getenv("HOOKRELAY_BUILD_DIR") ?: ".",
-                                           "/tools/node_modules");
+  const std::string modules =
+      absl::StrCat(std::getenv("HOOKRELAY_BUILD_DIR") ?: ".", "/tools/node_modules");
   nlohmann::json in = {{"secret", secret},
                        {"body", r.body},
                        {"headers",

@@ -28,11 +28,11 @@ absl::StatusOr<int> WaitForLoggedPort(const Process& p, const std::string& key,
 
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const RedisServer& redis, Options options) {
   std::unique_ptr<Stack> s(new Stack(redis, std::move(options)));
-  Process::Options reg{.binary = BinaryPath("services/registry/webhook-registry"),
-                       .args = {"--grpc_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
-                                "--allow_http"},
-                       .env = {{"HOOKRELAY_REDIS_URL", redis.url()},
-                               {"HOOKRELAY_ADMIN_API_KEY", s->options_.admin_key}}};
+  Process::Options reg{
+      .binary = BinaryPath("services/registry/webhook-registry"),
+      .args = {"--grpc_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0", "--allow_http"},
+      .env = {{"HOOKRELAY_REDIS_URL", redis.url()},
+              {"HOOKRELAY_ADMIN_API_KEY", s->options_.admin_key}}};
   reg.args.insert(reg.args.end(), s->options_.registry_args.begin(),
                   s->options_.registry_args.end());
   auto registry = Process::Start(reg);

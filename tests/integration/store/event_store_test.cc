@@ -88,8 +88,8 @@ class EventStoreTest : public ::testing::Test {
   // Creates `n` hooks for `tenant` (so its version becomes n) and returns their ids.
   std::vector<std::string> CreateHooks(absl::string_view tenant, int n) {
     // A tenant's first version is random; start it at 0 so versions here count hooks.
-    EXPECT_OK(redis_->Command({"SETNX", absl::StrCat("hookrelay:{", tenant, "}:version"), "0"})
-                  .status());
+    EXPECT_OK(
+        redis_->Command({"SETNX", absl::StrCat("hookrelay:{", tenant, "}:version"), "0"}).status());
     std::vector<std::string> ids;
     for (int i = 0; i < n; ++i) {
       v1::Webhook hook;

@@ -57,7 +57,8 @@ class HookStoreTest : public ::testing::Test {
     ASSERT_OK(redis_->FlushAll());
     // A tenant's first version is random; start these at 0 so versions count changes.
     for (const char* t : {"acme", "globex"}) {
-      ASSERT_OK(redis_->Command({"SET", absl::StrCat("hookrelay:{", t, "}:version"), "0"}).status());
+      ASSERT_OK(
+          redis_->Command({"SET", absl::StrCat("hookrelay:{", t, "}:version"), "0"}).status());
     }
   }
 

@@ -549,9 +549,8 @@ namespace {
 class EndpointHealthTest : public WorkerTest {};
 
 TEST_F(EndpointHealthTest, HookWhoseDeliveriesKeepFailingIsDisabledAndItsTenantIsTold) {
-  ASSERT_OK_AND_ASSIGN(auto dead, HttpReceiver::Start([](const ReceivedRequest&) {
-                         return Reply{.status = 503};
-                       }));
+  ASSERT_OK_AND_ASSIGN(
+      auto dead, HttpReceiver::Start([](const ReceivedRequest&) { return Reply{.status = 503}; }));
   ASSERT_OK_AND_ASSIGN(auto ops, HttpReceiver::Start());
   v1::RetryPolicy once;
   once.add_delays_ms(1000);
