@@ -12,7 +12,7 @@ packages=(
   libcpp-httplib-dev redis-server redis-tools python3 curl ca-certificates
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev nodejs npm)
+  packages+=(libgtest-dev libgmock-dev nodejs npm clang libclang-rt-14-dev)
 fi
 
 missing=()

@@ -31,6 +31,10 @@ echo "==> running tests"
 status=0
 ctest --test-dir "$build" --output-on-failure -j "$jobs" "$@" || status=$?
 
+if [[ -x tests/fuzz/run.sh && $# -eq 0 ]]; then
+  echo "==> fuzzing the template engine and renderers (bounded)"
+  tests/fuzz/run.sh "$root/$build" || status=1
+fi
 if [[ -x tests/deploy/check.sh && $# -eq 0 ]]; then
   echo "==> deploy checks"
   tests/deploy/check.sh "$root/$build" || status=1

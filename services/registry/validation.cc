@@ -11,6 +11,7 @@
 #include "libs/match/matcher.h"
 #include "libs/queue/retry_policy.h"
 #include "libs/signing/request_signer.h"
+#include "libs/render/renderer.h"
 #include "libs/signing/secret.h"
 #include "nlohmann/json.hpp"
 
@@ -24,6 +25,37 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
 std::string Path(absl::string_view field, absl::string_view child) {
   return field.empty() ? std::string(child) : absl::StrCat(field, ".", child);
 }
+
+// Checks JSON syntax and nesting depth in one pass without building a document.
+class JsonShapeCheck : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit JsonShapeCheck(int max_depth) : max_depth_(max_depth) {}
+  bool too_deep() const { return too_deep_; }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return Enter(); }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return --depth_, true; }
+  bool start_array(std::size_t) override { return Enter(); }
+  bool end_array() override { return --depth_, true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool Enter() {
+    too_deep_ = ++depth_ > max_depth_;
+    return !too_deep_;
+  }
+  const int max_depth_;
+  int depth_ = 0;
+  bool too_deep_ = false;
+};
 
 bool IsTokenChar(char c) {
   return absl::ascii_isalnum(c) ||
@@ -200,6 +232,7 @@ absl::Status ValidateWebhook(const v1::Webhook& hook, const Limits& limits,
   if (st.ok()) st = ValidateHeaders(hook, limits, Path(field, "headers"));
   if (st.ok()) st = ValidateMisc(hook, limits, field);
   if (st.ok()) st = ValidateSigningFields(hook, field);
+  if (st.ok()) st = render::ValidateRender(hook, field);
   return st;
 }
 
@@ -213,7 +246,13 @@ absl::Status ValidatePublish(const v1::PublishEventRequest& req, const Limits& l
   if (req.payload().size() > limits.max_payload_bytes) {
     return Invalid(payload_field, absl::StrCat("larger than ", limits.max_payload_bytes, " bytes"));
   }
-  if (!nlohmann::json::accept(req.payload())) return Invalid(payload_field, "is not valid JSON");
+  JsonShapeCheck shape(render::kMaxPayloadDepth);
+  if (!nlohmann::json::sax_parse(req.payload(), &shape)) {
+    return Invalid(payload_field, shape.too_deep()
+                                      ? absl::StrCat("nested deeper than ", render::kMaxPayloadDepth,
+                                                     " levels")
+                                      : "is not valid JSON");
+  }
   if (req.attributes_size() > limits.max_attributes) {
     return Invalid(Path(field, "attributes"), absl::StrCat("at most ", limits.max_attributes));
   }

@@ -11,6 +11,7 @@ std::shared_ptr<const CachedHook> MakeCachedHook(const std::optional<std::string
   if (!bytes.has_value() || !c->hook.ParseFromString(*bytes)) return c;
   c->exists = true;
   c->signer = signing::RequestSigner::Create(c->hook.signing(), now);
+  c->renderer = render::Renderer::Create(c->hook);
   c->schedule = queue::RetrySchedule(c->hook.retry_policy());
   return c;
 }

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "hookrelay/v1/resources.pb.h"
 #include "libs/queue/retry_policy.h"
+#include "libs/render/renderer.h"
 #include "libs/signing/request_signer.h"
 
 namespace hookrelay::worker {
@@ -20,6 +21,7 @@ struct CachedHook {
   bool exists = false;  // false: deleted (its deliveries are cancelled)
   v1::Webhook hook;
   absl::StatusOr<signing::RequestSigner> signer = absl::UnknownError("unset");
+  absl::StatusOr<render::Renderer> renderer = absl::UnknownError("unset");
   queue::RetrySchedule schedule{v1::RetryPolicy()};
   absl::Time loaded_at;
 };

@@ -126,7 +126,8 @@ void Worker::Send(std::unique_ptr<Job> job) {
 // completed as a render failure) when it could not be sent; the slot is then still taken.
 bool Worker::Launch(std::unique_ptr<Job> job, const std::string& key) {
   const v1::Webhook& hook = job->hook->hook;
-  auto rendered = render::Render(hook, *job->event);
+  auto rendered = job->hook->renderer.ok() ? job->hook->renderer->Render(*job->event)
+                                           : job->hook->renderer.status();
   if (!rendered.ok() || !job->hook->signer.ok()) {
     job->kind = Job::Kind::kRenderFailed;
     job->error = std::string(rendered.ok() ? job->hook->signer.status().message()

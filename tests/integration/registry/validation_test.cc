@@ -148,6 +148,15 @@ std::vector<HookCase> BadHooks() {
          for (int i = 0; i < 33; ++i) (*h.mutable_metadata())[absl::StrCat("k", i)] = "v";
        },
        "webhook.metadata"},
+      {"template that does not parse",
+       [](v1::Webhook& h) {
+         h.set_payload_format(v1::PAYLOAD_FORMAT_TEMPLATE);
+         h.set_payload_template(R"({"title": {{#data.items}}x})");
+       },
+       "webhook.payload_template", "unclosed"},
+      {"template format without a template",
+       [](v1::Webhook& h) { h.set_payload_format(v1::PAYLOAD_FORMAT_TEMPLATE); },
+       "webhook.payload_template"},
       {"payload template too large",
        [](v1::Webhook& h) { h.set_payload_template(std::string(64 * 1024 + 1, 'x')); },
        "webhook.payload_template"},
@@ -169,6 +178,11 @@ std::vector<PublishCase> BadPublishes() {
       {"empty payload", [](v1::PublishEventRequest& r) { r.set_payload(""); }, "payload"},
       {"payload not JSON", [](v1::PublishEventRequest& r) { r.set_payload("{not json"); },
        "payload", "JSON"},
+      {"payload nested too deep",
+       [](v1::PublishEventRequest& r) {
+         r.set_payload(std::string(65, '[') + std::string(65, ']'));
+       },
+       "payload", "nested deeper than 64"},
       {"payload bare word", [](v1::PublishEventRequest& r) { r.set_payload("hello"); }, "payload"},
       {"payload trailing garbage", [](v1::PublishEventRequest& r) { r.set_payload("{} {}"); },
        "payload"},
