@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 build="${BUILD_DIR:-build}"
+# ccache hits across clones and build directories (CI builds a fresh clone).
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 jobs="${JOBS:-$(nproc)}"
 
 ./deploy/install-deps.sh --test
@@ -20,11 +22,11 @@ if ! ninja -C "$build" -j "$jobs" >"$build/build.log" 2>&1; then
 fi
 
 # The independent Standard Webhooks verifier the e2e tests run (npm, pinned).
-if [[ ! -d "$build/tools/node_modules/standardwebhooks" ]]; then
+if [[ ! -d "$build/tools/node_modules/standardwebhooks" || ! -d "$build/tools/node_modules/svix" ]]; then
   echo "==> installing npm standardwebhooks@1.1.1 into $build/tools"
   mkdir -p "$build/tools"
   (cd "$build/tools" && npm install --no-audit --no-fund --no-save --loglevel=error \
-    standardwebhooks@1.1.1 >/dev/null)
+    standardwebhooks@1.1.1 svix@1.76.1 >/dev/null)
 fi
 
 echo "==> running tests"

@@ -25,13 +25,14 @@ void AddAttemptUpdate(const KeySchema& keys, absl::Duration retention, const Att
                                ? "0"
                                : std::to_string(absl::ToUnixMillis(u.next_attempt));
   p->Add({"RPUSH", att, u.attempt.SerializeAsString()});
-  p->Add({"EXPIRE", att, ttl});
+  // The record got its TTL at publish (HSET keeps it); the attempts list is new on the
+  // first attempt only.
+  if (u.attempt.number() <= 1) p->Add({"EXPIRE", att, ttl});
   p->Add({"HSET", rec, dlv::kStatus, std::to_string(u.status), dlv::kAttempts,
           std::to_string(u.attempt.number()), dlv::kUpdated,
           std::to_string(absl::ToUnixMillis(now)), dlv::kLastStatus,
           std::to_string(u.attempt.http_status()), dlv::kLastError,
           std::to_string(u.attempt.error_class()), dlv::kNextAttempt, next});
-  p->Add({"EXPIRE", rec, ttl});
 }
 
 void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant, absl::string_view delivery_id,

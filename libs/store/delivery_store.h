@@ -22,7 +22,8 @@ struct AttemptUpdate {
 };
 
 // Queues the writes of `u` on `p` (callers batch many and add their XACKs, all in one
-// MULTI/EXEC). Every key touched gets the retention TTL again.
+// MULTI/EXEC): the attempt appended to the history (which gets the retention TTL on the
+// first attempt) and the record's status fields (whose TTL was set at publish).
 void AddAttemptUpdate(const KeySchema& keys, absl::Duration retention, const AttemptUpdate& u,
                       absl::Time now, Pipeline* p);
 

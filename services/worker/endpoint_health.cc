@@ -14,6 +14,8 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
+constexpr absl::Duration kHealthResetInterval = absl::Seconds(1);
+
 std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
@@ -29,9 +31,14 @@ void Worker::AddHealthWrites(Job& job, absl::Time now, store::Pipeline* p) {
   const std::string now_ms = std::to_string(absl::ToUnixMillis(now));
   const v1::DeliveryStatus status = job.decision->status;
   if (status == v1::DELIVERY_STATUS_SUCCEEDED) {
+    // On the hot path: reset a hook's failure count at most once per second per worker.
+    absl::Time& last = health_reset_[key];
+    if (now - last < kHealthResetInterval) return;
+    last = now;
     p->Add({"HSET", key, "fails", "0", "ok", now_ms});
     p->Add({"HDEL", key, "since"});
   } else if (status == v1::DELIVERY_STATUS_FAILED) {
+    health_reset_.erase(key);  // the next success resets at once
     job.health_reply = static_cast<int>(p->size()) - 1;  // minus the MULTI
     p->Add({"HINCRBY", key, "fails", "1"});
     p->Add({"HSETNX", key, "since", now_ms});

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -145,6 +146,9 @@ class Worker {
 
   std::vector<std::unique_ptr<Job>> done_;
   bool recorder_stop_ = false;
+
+  // Recorder thread only: when each hook's failure count was last reset.
+  absl::flat_hash_map<std::string, absl::Time> health_reset_;
 
   std::thread reader_;
   std::thread recorder_;
