@@ -3,9 +3,11 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/ids.h"
 #include "libs/match/matcher.h"
+#include "libs/signing/request_signer.h"
 #include "libs/signing/secret.h"
 #include "services/registry/registry.h"
 
@@ -77,6 +79,26 @@ absl::Status ApplyPath(const std::string& path, const v1::Webhook& from, v1::Web
   return absl::OkStatus();
 }
 
+// In nanoseconds, as CreateWebhook stores create_time and update_time: milliseconds would put
+// an update in the hook's first millisecond before its creation.
+google::protobuf::Timestamp UpdateTime(absl::Time now) {
+  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(now));
+}
+
+// INVALID_ARGUMENT ("new_secret: ...") unless `secret` can sign under `current`'s scheme: a
+// standard hook needs a "whsec_" secret, the other schemes any 16..256 bytes.
+absl::Status ValidateNewSecret(const v1::Signing& current, const std::string& secret) {
+  v1::Signing probe = current;
+  probe.clear_previous_secrets();
+  probe.set_secret(secret);
+  absl::Status st = signing::ValidateSigning(probe);
+  if (st.ok()) st = signing::SecretKeyBytes(secret).status();  // the NONE scheme checks nothing
+  if (st.ok()) return st;
+  absl::string_view message = st.message();
+  if (!absl::ConsumePrefix(&message, "signing.secret")) return st;
+  return absl::InvalidArgumentError(absl::StrCat("new_secret", message));
+}
+
 }  // namespace
 
 absl::StatusOr<v1::ListWebhooksResponse> Registry::ListWebhooks(
@@ -88,6 +110,10 @@ absl::StatusOr<v1::ListWebhooksResponse> Registry::ListWebhooks(
   if (!req.page_token().empty() && (!absl::WebSafeBase64Unescape(req.page_token(), &after) ||
                                     !core::IsValidId(after, core::kWebhookIdPrefix))) {
     return absl::InvalidArgumentError("page_token: not a token from ListWebhooks");
+  }
+  if (!req.event_type().empty()) {
+    absl::Status st = match::ValidateEventType(req.event_type(), "event_type");
+    if (!st.ok()) return st;
   }
   auto all = hooks_.LoadTenant(req.tenant());
   if (!all.ok()) return all.status();
@@ -129,8 +155,7 @@ absl::StatusOr<v1::Webhook> Registry::UpdateWebhook(const v1::UpdateWebhookReque
   }
   if (hook->enabled()) hook->clear_disabled_reason();
   if (absl::Status st = ValidateWebhook(*hook, options_.limits, "webhook"); !st.ok()) return st;
-  *hook->mutable_update_time() =
-      TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(clock_.Now()));
+  *hook->mutable_update_time() = UpdateTime(clock_.Now());
   if (absl::Status st = hooks_.Replace(*hook); !st.ok()) return st;
   return MaskSecrets(*std::move(hook));
 }
@@ -149,8 +174,8 @@ absl::StatusOr<v1::Webhook> Registry::RotateWebhookSecret(
     auto generated = signing::GenerateSecret();
     if (!generated.ok()) return generated.status();
     secret = *generated;
-  } else if (auto key = signing::SecretKeyBytes(secret); !key.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("new_secret: ", key.status().message()));
+  } else if (absl::Status st = ValidateNewSecret(hook->signing(), secret); !st.ok()) {
+    return st;
   }
   const absl::Time now = clock_.Now();
   v1::Signing* s = hook->mutable_signing();
@@ -168,7 +193,7 @@ absl::StatusOr<v1::Webhook> Registry::RotateWebhookSecret(
   }
   kept.set_secret(secret);
   *s = kept;
-  *hook->mutable_update_time() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(now));
+  *hook->mutable_update_time() = UpdateTime(now);
   if (absl::Status st = hooks_.Replace(*hook); !st.ok()) return st;
   v1::Webhook shown = MaskSecrets(*hook);
   shown.mutable_signing()->set_secret(secret);  // the one time the new secret is shown

@@ -18,11 +18,14 @@ absl::StatusOr<std::unique_ptr<RegistryInstance>> RegistryInstance::Start(const 
   std::unique_ptr<RegistryInstance> r(new RegistryInstance());
   RegistryOptions registry_options;
   registry_options.redis_url = options.redis_url;
+  registry_options.limits.allow_http = options.allow_http;
   auto registry = Registry::Create(registry_options, core::Clock::Real());
   if (!registry.ok()) return registry.status();
   r->registry_ = *std::move(registry);
   r->metrics_ = std::make_unique<RegistryMetrics>(r->prometheus_);
-  r->auth_ = std::make_unique<Authenticator>(options.insecure, options.admin_key);
+  // As in main.cc: keys made with CreateApiKey authenticate too.
+  r->auth_ = std::make_unique<Authenticator>(options.insecure, options.admin_key,
+                                             &r->registry_->api_keys());
   r->service_ = std::make_unique<GrpcService>(*r->registry_, *r->auth_, *r->metrics_);
   auto server = GrpcServer::Start({.grpc_address = "127.0.0.1:0"}, r->service_.get());
   if (!server.ok()) return server.status();

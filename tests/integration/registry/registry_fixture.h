@@ -44,6 +44,7 @@ class RegistryInstance {
     std::string redis_url;
     bool insecure = false;
     std::string admin_key = std::string(kAdminKey);
+    bool allow_http = false;  // plain http:// hook URLs (tests with a local receiver)
   };
   static absl::StatusOr<std::unique_ptr<RegistryInstance>> Start(const Options& options);
   ~RegistryInstance();
