@@ -4,17 +4,15 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "libs/core/json_text.h"
 
 // Text encodings shared by the payload formats: JSON string escaping, percent and form
 // encoding, XML escaping, and length limits measured the way chat receivers count.
 namespace hookrelay::render {
 
-// Appends `s` as a JSON string literal (quotes included).
-void AppendJsonString(std::string* out, absl::string_view s);
-
-// Appends the JSON-escaped contents of `s` without the surrounding quotes: `"` `\` and
-// control characters are escaped; other bytes, UTF-8 included, pass through.
-void AppendJsonEscaped(std::string* out, absl::string_view s);
+// JSON string escaping lives in libs/core (logging uses it too).
+using core::AppendJsonEscaped;
+using core::AppendJsonString;
 
 // RFC 3986 percent-encoding: every byte except A-Z a-z 0-9 - . _ ~ becomes %XX.
 void AppendPercentEncoded(std::string* out, absl::string_view s);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "libs/core/json_text.h"
 
 namespace hookrelay::telemetry {
 namespace {
@@ -41,51 +42,21 @@ const char* LevelName(LogLevel level) {
   return "info";
 }
 
-void AppendJsonString(std::string* out, absl::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppend(out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 std::string FormatLine(LogLevel level, absl::string_view msg,
                        std::initializer_list<LogField> fields, long long suppressed) {
   std::string line = "{\"ts\":";
-  AppendJsonString(&line,
+  core::AppendJsonString(&line,
                    absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()));
   absl::StrAppend(&line, ",\"level\":\"", LevelName(level), "\",\"service\":");
-  AppendJsonString(&line, State().service);
+  core::AppendJsonString(&line, State().service);
   line.append(",\"msg\":");
-  AppendJsonString(&line, msg);
+  core::AppendJsonString(&line, msg);
   for (const LogField& f : fields) {
     line.push_back(',');
-    AppendJsonString(&line, f.key);
+    core::AppendJsonString(&line, f.key);
     line.push_back(':');
     if (f.quoted) {
-      AppendJsonString(&line, f.value);
+      core::AppendJsonString(&line, f.value);
     } else {
       line.append(f.value);
     }

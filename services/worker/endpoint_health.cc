@@ -4,7 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
-#include "libs/render/renderer.h"
+#include "libs/core/json_text.h"
 #include "libs/telemetry/log.h"
 #include "services/worker/job.h"
 #include "services/worker/worker.h"
@@ -98,11 +98,11 @@ void Worker::DisableHook(const v1::DeliveryTask& t, const std::string& reason) {
   event.set_tenant(t.tenant());
   event.set_type("webhook.disabled");
   std::string payload = "{\"webhook_id\":";
-  render::AppendJsonString(&payload, hook->id());
+  core::AppendJsonString(&payload, hook->id());
   payload.append(",\"url\":");
-  render::AppendJsonString(&payload, hook->url());
+  core::AppendJsonString(&payload, hook->url());
   payload.append(",\"reason\":");
-  render::AppendJsonString(&payload, reason);
+  core::AppendJsonString(&payload, reason);
   absl::StrAppend(&payload, ",\"disabled_at\":\"", Rfc3339(now), "\"}");
   event.set_payload(std::move(payload));
   (*event.mutable_attributes())["webhook_id"] = hook->id();

@@ -29,7 +29,7 @@ protoc --proto_path="$root/proto" --cpp_out="$work/gen" hookrelay/v1/resources.p
 
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
        -fno-sanitize-recover=undefined -I"$root" -I"$work/gen" -w)
-sources=("$work/gen/hookrelay/v1/resources.pb.cc" "$root"/libs/render/*.cc)
+sources=("$work/gen/hookrelay/v1/resources.pb.cc" "$root"/libs/render/*.cc "$root/libs/core/json_text.cc")
 for t in "${targets[@]}"; do sources+=("$root/tests/fuzz/${t}_fuzzer.cc"); done
 
 rm -f "$work"/obj/*.o
