@@ -243,24 +243,28 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::Execute(const Pipeline&
   return impl_->Execute(pipeline);
 }
 
-absl::StatusOr<RedisReply> RedisConnection::Command(std::initializer_list<absl::string_view> argv) {
-  Pipeline p;
-  p.Add(argv);
-  auto replies = impl_->Execute(p);
+namespace {
+
+// The one reply of a single-command pipeline, with an error reply as a Status.
+absl::StatusOr<RedisReply> SingleReply(absl::StatusOr<std::vector<RedisReply>> replies) {
   if (!replies.ok()) return replies.status();
   RedisReply& reply = (*replies)[0];
   if (reply.is_error()) return reply.ToStatus();
   return std::move(reply);
 }
 
+}  // namespace
+
+absl::StatusOr<RedisReply> RedisConnection::Command(std::initializer_list<absl::string_view> argv) {
+  Pipeline p;
+  p.Add(argv);
+  return SingleReply(impl_->Execute(p));
+}
+
 absl::StatusOr<RedisReply> RedisConnection::Command(absl::Span<const std::string> argv) {
   Pipeline p;
   p.Add(argv);
-  auto replies = impl_->Execute(p);
-  if (!replies.ok()) return replies.status();
-  RedisReply& reply = (*replies)[0];
-  if (reply.is_error()) return reply.ToStatus();
-  return std::move(reply);
+  return SingleReply(impl_->Execute(p));
 }
 
 absl::StatusOr<RedisReply> RedisConnection::Eval(const RedisScript& script,

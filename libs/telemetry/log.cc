@@ -45,8 +45,8 @@ const char* LevelName(LogLevel level) {
 std::string FormatLine(LogLevel level, absl::string_view msg,
                        std::initializer_list<LogField> fields, long long suppressed) {
   std::string line = "{\"ts\":";
-  core::AppendJsonString(&line,
-                   absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()));
+  core::AppendJsonString(
+      &line, absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()));
   absl::StrAppend(&line, ",\"level\":\"", LevelName(level), "\",\"service\":");
   core::AppendJsonString(&line, State().service);
   line.append(",\"msg\":");
@@ -85,6 +85,15 @@ bool ParseLogLevel(absl::string_view text, LogLevel* level) {
   else
     return false;
   return true;
+}
+
+absl::Status InitLogging(absl::string_view service, absl::string_view level_text) {
+  LogLevel level;
+  if (!ParseLogLevel(level_text, &level)) {
+    return absl::InvalidArgumentError("log_level: want debug, info, warn or error");
+  }
+  InitLogging(service, level);
+  return absl::OkStatus();
 }
 
 void Log(LogLevel level, absl::string_view msg, std::initializer_list<LogField> fields) {

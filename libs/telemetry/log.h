@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
 namespace hookrelay::telemetry {
@@ -28,6 +29,8 @@ struct LogField {
 void InitLogging(absl::string_view service, LogLevel min_level);
 // Parses "debug", "info", "warn", "error".
 bool ParseLogLevel(absl::string_view text, LogLevel* level);
+// InitLogging from a --log_level value; INVALID_ARGUMENT "log_level: ..." if it does not parse.
+absl::Status InitLogging(absl::string_view service, absl::string_view level_text);
 
 // Writes one JSON object per line to stderr:
 // {"ts":"2026-01-01T00:00:00.000Z","level":"info","service":"worker","msg":"...",<fields>}.

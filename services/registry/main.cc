@@ -36,12 +36,12 @@ int main(int argc, char** argv) {
     std::cerr << st.message() << "\n";
     return 2;
   }
-  hr::telemetry::LogLevel level;
-  if (!hr::telemetry::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    std::cerr << "log_level: want debug, info, warn or error\n";
+  if (absl::Status st =
+          hr::telemetry::InitLogging("webhook-registry", absl::GetFlag(FLAGS_log_level));
+      !st.ok()) {
+    std::cerr << st.message() << "\n";
     return 2;
   }
-  hr::telemetry::InitLogging("webhook-registry", level);
   std::string admin_key = absl::GetFlag(FLAGS_admin_api_key);
   if (const std::string file = absl::GetFlag(FLAGS_admin_api_key_file); !file.empty()) {
     std::ifstream in(file);

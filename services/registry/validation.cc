@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "libs/match/matcher.h"
 #include "libs/queue/retry_policy.h"
-#include "libs/signing/request_signer.h"
 #include "libs/render/renderer.h"
+#include "libs/signing/request_signer.h"
 #include "libs/signing/secret.h"
 #include "nlohmann/json.hpp"
 
@@ -248,10 +248,10 @@ absl::Status ValidatePublish(const v1::PublishEventRequest& req, const Limits& l
   }
   JsonShapeCheck shape(render::kMaxPayloadDepth);
   if (!nlohmann::json::sax_parse(req.payload(), &shape)) {
-    return Invalid(payload_field, shape.too_deep()
-                                      ? absl::StrCat("nested deeper than ", render::kMaxPayloadDepth,
-                                                     " levels")
-                                      : "is not valid JSON");
+    return Invalid(payload_field,
+                   shape.too_deep()
+                       ? absl::StrCat("nested deeper than ", render::kMaxPayloadDepth, " levels")
+                       : "is not valid JSON");
   }
   if (req.attributes_size() > limits.max_attributes) {
     return Invalid(Path(field, "attributes"), absl::StrCat("at most ", limits.max_attributes));

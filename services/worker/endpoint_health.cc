@@ -38,7 +38,7 @@ void Worker::AddHealthWrites(Job& job, absl::Time now, store::Pipeline* p) {
     p->Add({"HSET", key, "fails", "0", "ok", now_ms});
     p->Add({"HDEL", key, "since"});
   } else if (status == v1::DELIVERY_STATUS_FAILED) {
-    health_reset_.erase(key);  // the next success resets at once
+    health_reset_.erase(key);                            // the next success resets at once
     job.health_reply = static_cast<int>(p->size()) - 1;  // minus the MULTI
     p->Add({"HINCRBY", key, "fails", "1"});
     p->Add({"HSETNX", key, "since", now_ms});

@@ -40,12 +40,12 @@ int main(int argc, char** argv) {
     std::cerr << st.message() << "\n";
     return 2;
   }
-  hr::telemetry::LogLevel level;
-  if (!hr::telemetry::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    std::cerr << "log_level: want debug, info, warn or error\n";
+  if (absl::Status st =
+          hr::telemetry::InitLogging("delivery-worker", absl::GetFlag(FLAGS_log_level));
+      !st.ok()) {
+    std::cerr << st.message() << "\n";
     return 2;
   }
-  hr::telemetry::InitLogging("delivery-worker", level);
   char host[256] = "worker";
   gethostname(host, sizeof(host) - 1);
   std::string name = absl::GetFlag(FLAGS_consumer_name);
