@@ -13,6 +13,7 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 constexpr int kMaxBatch = 500;
+constexpr size_t kPoolIdleConnections = 1024;
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
@@ -53,7 +54,9 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
       keys_(options_.key_prefix),
-      pool_(store::RedisOptions{.url = options_.redis_url}),
+      // Idle connections kept for every concurrent RPC, so a busy registry reuses them
+      // instead of connecting per call (the benchmark saw one connect per ~8 publishes).
+      pool_(store::RedisOptions{.url = options_.redis_url}, kPoolIdleConnections),
       hooks_(pool_, keys_),
       events_(pool_, keys_, options_.events),
       deliveries_(pool_, keys_),

@@ -14,6 +14,7 @@
 #include "libs/signing/standard_signer.h"
 #include "nlohmann/json.hpp"
 #include "tests/e2e/stack.h"
+#include "tests/e2e/verifiers.h"
 #include "tests/support/http_receiver.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait.h"
@@ -34,20 +35,13 @@ grpc::Status CreateHook(Stack& stack, const std::string& url, v1::Webhook* out) 
 
 // Runs the npm `standardwebhooks` verifier on a received request; its exit code.
 int VerifyWithNpmPackage(const std::string& secret, const ReceivedRequest& r) {
-  const std::string modules =
-      absl::StrCat(std::getenv("HOOKRELAY_BUILD_DIR") ?: ".", "/tools/node_modules");
-  nlohmann::json in = {{"secret", secret},
-                       {"body", r.body},
-                       {"headers",
-                        {{"webhook-id", r.headers.at("webhook-id")},
-                         {"webhook-timestamp", r.headers.at("webhook-timestamp")},
-                         {"webhook-signature", r.headers.at("webhook-signature")}}}};
-  const std::string file = ::testing::TempDir() + "/verify_input.json";
-  std::ofstream(file) << in.dump();
-  const std::string cmd = absl::StrCat("NODE_PATH=", modules, " node ", HOOKRELAY_E2E_DIR,
-                                       "/verify_standard_webhooks.js < ", file);
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return RunNodeVerifier("verify_standard_webhooks.js",
+                         {{"secret", secret},
+                          {"body", r.body},
+                          {"headers",
+                           {{"webhook-id", r.headers.at("webhook-id")},
+                            {"webhook-timestamp", r.headers.at("webhook-timestamp")},
+                            {"webhook-signature", r.headers.at("webhook-signature")}}}});
 }
 
 class DeliveryE2eTest : public ::testing::Test {
