@@ -1,9 +1,14 @@
 #include "libs/http/sender.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -13,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "libs/core/thread_name.h"
 
 namespace hookrelay::http {
 namespace {
@@ -103,16 +109,38 @@ struct Transfer {
 class HttpSender::Impl {
  public:
   Impl(SenderOptions options, AddressGuard guard)
-      : options_(std::move(options)), guard_(std::move(guard)), multi_(curl_multi_init()) {
+      : options_(std::move(options)),
+        guard_(std::move(guard)),
+        multi_(curl_multi_init()),
+        epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
+        wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_in_flight));
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Impl::OnSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    epoll_event ev{.events = EPOLLIN, .data = {.fd = wake_fd_}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   }
   ~Impl() {
     for (CURL* e : free_easy_) curl_easy_cleanup(e);
     curl_multi_cleanup(multi_);
+    close(wake_fd_);
+    close(epoll_fd_);
+  }
+
+  absl::Status Ready() const {
+    if (multi_ == nullptr || epoll_fd_ < 0 || wake_fd_ < 0) {
+      return absl::InternalError("http sender: cannot create the curl multi handle or epoll");
+    }
+    return absl::OkStatus();
   }
 
   void StartThread() {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      core::NameThisThread("hr-sender");
+      Loop();
+    });
   }
 
   void Submit(HttpRequest request, Completion done) {
@@ -120,9 +148,13 @@ class HttpSender::Impl {
     t->request = std::move(request);
     t->done = std::move(done);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
+    bool wake = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!stopping_) {
+        // The sender takes the whole queue at once: only the first request of a burst
+        // needs to wake it.
+        wake = incoming_.empty();
         incoming_.push_back(std::move(t));
         t = nullptr;
       }
@@ -131,7 +163,7 @@ class HttpSender::Impl {
       Finish(std::move(t), FailureKind::kAborted, "sender stopped");
       return;
     }
-    curl_multi_wakeup(multi_);
+    if (wake) Wake();
   }
 
   int InFlight() const { return in_flight_.load(std::memory_order_relaxed); }
@@ -144,19 +176,27 @@ class HttpSender::Impl {
         abort_at_ = absl::Now() + deadline;
       }
     }
-    curl_multi_wakeup(multi_);
+    Wake();
     if (thread_.joinable()) thread_.join();
   }
 
  private:
+  void Wake() {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
   void Loop();
+  int WaitMillis() const;
   void TakeIncoming();
   void StartTransfer(std::unique_ptr<Transfer> t);
+  CURL* NewEasy();
   void ConfigureEasy(Transfer* t);
   void ReapFinished();
   void AbortAll();
   void Finish(std::unique_ptr<Transfer> t, FailureKind failure, std::string error);
 
+  static int OnSocket(CURL* easy, curl_socket_t fd, int what, void* user, void* socket_data);
+  static int OnTimer(CURLM* multi, long timeout_ms, void* user);
   static size_t OnBody(char* data, size_t size, size_t n, void* user);
   static size_t OnHeader(char* data, size_t size, size_t n, void* user);
   static curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* addr);
@@ -164,6 +204,8 @@ class HttpSender::Impl {
   const SenderOptions options_;
   const AddressGuard guard_;
   CURLM* const multi_;
+  const int epoll_fd_;
+  const int wake_fd_;  // eventfd: Submit() and Stop() wake the loop through it
   std::thread thread_;
   std::atomic<int> in_flight_{0};
 
@@ -173,20 +215,58 @@ class HttpSender::Impl {
   absl::Time abort_at_;
 
   // Sender thread only.
+  std::vector<std::unique_ptr<Transfer>> taken_;
   std::deque<std::unique_ptr<Transfer>> waiting_;
   int active_ = 0;
   std::unordered_set<Transfer*> active_set_;
   std::vector<CURL*> free_easy_;
+  absl::Time timer_at_ = absl::InfiniteFuture();  // when libcurl wants its timeout action
 };
 
+// libcurl tells which sockets to watch for what (CURLMOPT_SOCKETFUNCTION); the loop waits on
+// them with epoll and hands back only the sockets that are ready, so the work per wakeup
+// is proportional to what happened, not to the number of connections.
+int HttpSender::Impl::OnSocket(CURL*, curl_socket_t fd, int what, void* user, void* socket_data) {
+  auto* self = static_cast<Impl*>(user);
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);  // may be closed already
+    return 0;
+  }
+  epoll_event ev{.events = 0, .data = {.fd = fd}};
+  if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+  if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+  if (socket_data == nullptr) {
+    if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST) {
+      epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+    }
+    curl_multi_assign(self->multi_, fd, self);  // marks the socket as registered
+  } else if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
+    epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  }
+  return 0;
+}
+
+int HttpSender::Impl::OnTimer(CURLM*, long timeout_ms, void* user) {
+  auto* self = static_cast<Impl*>(user);
+  self->timer_at_ =
+      timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
+  return 0;
+}
+
+int HttpSender::Impl::WaitMillis() const {
+  constexpr int64_t kMaxWaitMs = 1000;  // stop requests arrive through wake_fd_ anyway
+  if (timer_at_ == absl::InfiniteFuture()) return kMaxWaitMs;
+  const int64_t ms =
+      absl::ToInt64Milliseconds(absl::Ceil(timer_at_ - absl::Now(), absl::Milliseconds(1)));
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, kMaxWaitMs));
+}
+
 void HttpSender::Impl::Loop() {
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  int running = 0;
   while (true) {
     TakeIncoming();
-    int running = 0;
-    curl_multi_perform(multi_, &running);
-    ReapFinished();
-    // Slots freed by finished transfers go to waiting requests at once, not after a poll.
-    if (!waiting_.empty() && active_ < options_.max_in_flight) continue;
     bool stopping;
     bool incoming;
     absl::Time abort_at;
@@ -202,16 +282,37 @@ void HttpSender::Impl::Loop() {
       AbortAll();
       return;
     }
-    curl_multi_poll(multi_, nullptr, 0, 50, nullptr);
+    int wait = incoming ? 0 : WaitMillis();
+    if (stopping) wait = std::min(wait, 50);
+    const int n = epoll_wait(epoll_fd_, events, kMaxEvents, wait);
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+        continue;
+      }
+      int flags = 0;
+      if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
+      if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+      if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+      curl_multi_socket_action(multi_, fd, flags, &running);
+    }
+    if (timer_at_ <= absl::Now()) {
+      timer_at_ = absl::InfiniteFuture();
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    ReapFinished();
   }
 }
 
 void HttpSender::Impl::TakeIncoming() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& t : incoming_) waiting_.push_back(std::move(t));
-    incoming_.clear();
+    taken_.swap(incoming_);
   }
+  for (auto& t : taken_) waiting_.push_back(std::move(t));
+  taken_.clear();
   while (!waiting_.empty() && active_ < options_.max_in_flight) {
     std::unique_ptr<Transfer> t = std::move(waiting_.front());
     waiting_.pop_front();
@@ -221,7 +322,7 @@ void HttpSender::Impl::TakeIncoming() {
 
 void HttpSender::Impl::StartTransfer(std::unique_ptr<Transfer> t) {
   if (free_easy_.empty()) {
-    t->easy = curl_easy_init();
+    t->easy = NewEasy();
   } else {
     t->easy = free_easy_.back();
     free_easy_.pop_back();
@@ -238,35 +339,45 @@ void HttpSender::Impl::StartTransfer(std::unique_ptr<Transfer> t) {
   active_set_.insert(t.release());  // owned through active_set_ until ReapFinished
 }
 
+// An easy handle with the options every request shares; handles are reused, and options
+// stay set across transfers.
+CURL* HttpSender::Impl::NewEasy() {
+  CURL* e = curl_easy_init();
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, options_.allow_http ? "http,https" : "https");
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnBody);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpenSocket);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  return e;
+}
+
 void HttpSender::Impl::ConfigureEasy(Transfer* t) {
   CURL* e = t->easy;
   curl_slist* list = nullptr;
+  std::string line;
   for (const auto& [name, value] : t->request.headers) {
-    list = curl_slist_append(list, absl::StrCat(name, ": ", value).c_str());
+    line.clear();
+    absl::StrAppend(&line, name, ": ", value);
+    list = curl_slist_append(list, line.c_str());
   }
   list = curl_slist_append(list, "Expect:");
   t->headers.reset(list);
   curl_easy_setopt(e, CURLOPT_URL, t->request.url.c_str());
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.data());
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request.body.size()));
-  curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, options_.allow_http ? "http,https" : "https");
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(t->request.timeout)));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnBody);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpenSocket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
-  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
 }
 
 void HttpSender::Impl::ReapFinished() {
@@ -364,6 +475,7 @@ absl::StatusOr<std::unique_ptr<HttpSender>> HttpSender::Start(SenderOptions opti
   if (absl::Status st = options.Validate(); !st.ok()) return st;
   GlobalInit();
   auto impl = std::make_unique<Impl>(std::move(options), std::move(guard));
+  if (absl::Status st = impl->Ready(); !st.ok()) return st;
   impl->StartThread();
   return std::unique_ptr<HttpSender>(new HttpSender(std::move(impl)));
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "hookrelay/v1/delivery.pb.h"
+#include "libs/core/thread_name.h"
 #include "libs/render/renderer.h"
 #include "libs/store/delivery_store.h"
 #include "libs/store/subscriber.h"
@@ -80,10 +81,22 @@ absl::Status Worker::Start() {
   if (!conn.ok()) return conn.status();
   queue::TaskStream stream(**conn, keys_, options_.consumer_name);
   if (absl::Status st = stream.EnsureGroup(); !st.ok()) return st;
-  reader_ = std::thread([this] { ReadLoop(); });
-  recorder_ = std::thread([this] { RecordLoop(); });
-  maintainer_ = std::thread([this] { MaintainLoop(); });
-  subscriber_ = std::thread([this] { SubscribeLoop(); });
+  reader_ = std::thread([this] {
+    core::NameThisThread("hr-reader");
+    ReadLoop();
+  });
+  recorder_ = std::thread([this] {
+    core::NameThisThread("hr-recorder");
+    RecordLoop();
+  });
+  maintainer_ = std::thread([this] {
+    core::NameThisThread("hr-maintainer");
+    MaintainLoop();
+  });
+  subscriber_ = std::thread([this] {
+    core::NameThisThread("hr-subscriber");
+    SubscribeLoop();
+  });
   telemetry::LogInfo("worker started", {{"consumer", options_.consumer_name},
                                         {"max_in_flight", options_.max_in_flight}});
   return absl::OkStatus();

@@ -5,7 +5,9 @@
 #   ./tests/bench/run.sh            full run: each figure the median of 3 runs (< 15 min)
 #   ./tests/bench/run.sh --quick    one short run of each (smoke check)
 #   options: --build-dir DIR (default build/bench-release), --out DIR (default build/bench),
-#            --no-build (use the binaries already in --build-dir)
+#            --no-build (use the binaries already in --build-dir),
+#            --only STEPS (comma-separated subset of limits,drain,publish,e2e,fanout),
+#            --perf (record each worker and registry with `perf record -g` into --out/perf/)
 #
 # Steps: 1 limits (wrk → receiver, redis-benchmark XADD), 2 drain of a pre-filled stream,
 # 3 gRPC publish, 4 end to end, 5 fan-out, 1M backlog, memory. Writes results.json and
@@ -25,13 +27,17 @@ QUICK=0
 BUILD=build/bench-release
 OUT=build/bench
 DO_BUILD=1
+ONLY=limits,drain,publish,e2e,fanout
+PERF=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --build-dir) BUILD=$2; shift ;;
     --out) OUT=$2; shift ;;
     --no-build) DO_BUILD=0 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --only) ONLY=$2; shift ;;
+    --perf) PERF=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -109,15 +115,29 @@ trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 # start NAME CMD...: runs CMD in the background, output in $TMP/NAME.log.
+# With --perf, worker and registry are sampled by `perf record -g` attached to their pid.
+PERF_SEQ=0
 start() {
   local name=$1; shift
   "$@" >"$TMP/$name.log" 2>&1 &
   PID_OF[$name]=$!
+  if [[ $PERF -eq 1 && ( $name == worker || $name == registry ) ]]; then
+    PERF_SEQ=$(( PERF_SEQ + 1 ))
+    mkdir -p "$OUT/perf"
+    perf record -F 499 -g -o "$OUT/perf/$name.$PERF_SEQ.data" -p "${PID_OF[$name]}" \
+      >"$TMP/perf-$name.log" 2>&1 &
+    PID_OF[perf-$name]=$!
+  fi
 }
 # stop NAME: SIGTERM, then SIGKILL after 15 s.
 stop() {
   local name=$1 pid=${PID_OF[$1]:-}
   [[ -n $pid ]] || return 0
+  if [[ -n ${PID_OF[perf-$name]:-} ]]; then  # perf writes its file on SIGINT
+    kill -INT "${PID_OF[perf-$name]}" 2>/dev/null || true
+    wait "${PID_OF[perf-$name]}" 2>/dev/null || true
+    unset "PID_OF[perf-$name]"
+  fi
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null || true
@@ -149,6 +169,8 @@ cpu_s() {  # CPU seconds (user + system) of PID and its children threads
 }
 hwm_mb() { awk '/VmHWM/ { printf "%.1f\n", $2 / 1024 }' "/proc/$1/status"; }
 calc() { awk "BEGIN { printf \"%.6g\n\", $* }"; }
+# ratio A B: A / B, or null when either is missing (a step left out with --only).
+ratio() { [[ -n $1 && -n $2 && $2 != 0 ]] && calc "$1 / $2" || echo null; }
 
 # ---------------------------------------------------------------- results
 RESULTS=$TMP/results.json
@@ -400,7 +422,7 @@ drain() {
   put drain.succeeded "$(jq '[.[].succeeded] | min' <<<"$all")"
   put drain.redis_per_delivery "$(jq '.[0].redis_per_delivery' <<<"$all")"
   put worker.rss_mb_256 "$(median $(jq -r '.[].worker_rss_mb' <<<"$all"))"
-  put drain.ratio_wrk "$(calc "$(get drain.rps) / $(get limits.wrk_rps)")"
+  put drain.ratio_wrk "$(ratio "$(get drain.rps)" "$(get limits.wrk_rps)")"
 
   step "5. memory: drain $RSS_N with max_in_flight 2048 → worker RSS"
   restore drain
@@ -427,7 +449,7 @@ drain() {
   put backlog.tasks "$BACKLOG_N"
   put backlog.rps "$(jq .rps <<<"$DRAIN_LINE")"
   put backlog.seconds "$(jq .seconds <<<"$DRAIN_LINE")"
-  put backlog.ratio_drain "$(calc "$(get backlog.rps) / $(get drain.rps)")"
+  put backlog.ratio_drain "$(ratio "$(get backlog.rps)" "$(get drain.rps)")"
   put backlog.run "$DRAIN_LINE"
   rm -f "$REDIS_DIR"/*.rdb
   flush
@@ -454,7 +476,7 @@ publish() {
   put publish.cpu_us_per_event_registry "$(median $(jq -r '.[].cpu_us_per_event_registry' <<<"$out"))"
   put publish.cpu_us_per_event_redis "$(median $(jq -r '.[].cpu_us_per_event_redis' <<<"$out"))"
   put publish.redis_per_event "$(jq '.[0].redis_per_event' <<<"$out")"
-  put publish.ratio_xadd "$(calc "$(get publish.rps) / $(get limits.xadd_p1_rps)")"
+  put publish.ratio_xadd "$(ratio "$(get publish.rps)" "$(get limits.xadd_p1_rps)")"
   put registry.rss_mb_256 "$(hwm_mb "${PID_OF[registry]}")"
 
   step "3. publish: PublishEvents batches of 100, 16 outstanding, ${PUB_S}s (x$RUNS)"
@@ -547,7 +569,10 @@ e2e() {
   local lo=0 hi rate i
   # Neither the worker's drain rate nor (much more than) the registry's publish rate can be
   # exceeded; open-loop publishing may beat the 256-outstanding closed loop a little.
-  hi=$(jq -n --argjson d "$(get drain.rps)" --argjson p "$(get publish.rps)" '[$d, 1.5 * $p] | min | floor')
+  local d p
+  d=$(get drain.rps); p=$(get publish.rps)
+  hi=$(jq -n --argjson d "${d:-null}" --argjson p "${p:-null}" \
+    '[$d // 40000, 1.5 * ($p // 40000)] | min | floor')
   step "4. end to end: search the highest rate, ${PROBE_S}s probes in (0, $hi]"
   for i in $(seq 1 "$PROBES"); do
     rate=$(( (lo + hi) / 2 ))
@@ -565,7 +590,7 @@ e2e() {
   put e2e.probes "$(printf '%s\n' "${E2E_PROBES[@]}" | jq -s .)"
   put e2e.held "$held"
   put e2e.max_rps "$( (( held )) && echo "$lo" || echo 0)"
-  put e2e.ratio_wrk "$(calc "$(get e2e.max_rps) / $(get limits.wrk_rps)")"
+  put e2e.ratio_wrk "$(ratio "$(get e2e.max_rps)" "$(get limits.wrk_rps)")"
   put e2e.lost "$(jq .lost <<<"$E2E_LINE")"
 
   local half=$(( lo / 2 )) lines=() out
@@ -674,9 +699,7 @@ put machine.loadavg_start "$(cut -d' ' -f1 /proc/loadavg)"
 machine_facts
 start_redis
 start_receiver
-limits
-drain
-publish
-e2e
-fanout
+for s in limits drain publish e2e fanout; do
+  if [[ ,$ONLY, == *,$s,* ]]; then "$s"; fi
+done
 report
