@@ -137,4 +137,39 @@ absl::StatusOr<std::vector<v1::PublishEventResponse>> Publisher::PublishBatch(
   return out;
 }
 
+std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishEach(
+    absl::Span<const v1::PublishEventRequest* const> reqs) {
+  const absl::Time now = clock_.Now();
+  std::vector<absl::StatusOr<v1::PublishEventResponse>> out(reqs.size(),
+                                                            absl::UnknownError("not published"));
+  std::vector<store::PublishPlan> plans;
+  std::vector<size_t> planned;  // index in reqs of each plan
+  plans.reserve(reqs.size());
+  planned.reserve(reqs.size());
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    auto plan = Plan(*reqs[i], now, nullptr);
+    if (!plan.ok()) {
+      out[i] = plan.status();
+      continue;
+    }
+    plans.push_back(*std::move(plan));
+    planned.push_back(i);
+  }
+  if (plans.empty()) return out;
+  auto outcomes = events_.PublishBatch(plans, now);
+  for (size_t k = 0; k < planned.size(); ++k) {
+    const size_t i = planned[k];
+    if (!outcomes.ok()) {
+      out[i] = outcomes.status();
+    } else if ((*outcomes)[k].kind != store::PublishOutcome::Kind::kStaleVersion) {
+      out[i] = ToResponse(std::move((*outcomes)[k]));
+    } else if (auto reloaded = index_.Reload(reqs[i]->tenant()); !reloaded.ok()) {
+      out[i] = reloaded.status();
+    } else {
+      out[i] = Publish(*reqs[i]);
+    }
+  }
+  return out;
+}
+
 }  // namespace hookrelay::queue

@@ -48,6 +48,10 @@ class Publisher {
   // All events in one pipelined round trip (plus one per event whose tenant changed).
   absl::StatusOr<std::vector<v1::PublishEventResponse>> PublishBatch(
       const google::protobuf::RepeatedPtrField<v1::PublishEventRequest>& reqs);
+  // Publishes requests from independent callers together: one pipelined round trip for
+  // all, each with its own result (one request's failure is not another's).
+  std::vector<absl::StatusOr<v1::PublishEventResponse>> PublishEach(
+      absl::Span<const v1::PublishEventRequest* const> reqs);
   // A test send: the event goes to hook `hook_id` only, whatever it subscribes to; the task
   // is marked `test` (sent even if the hook is disabled, never retried).
   absl::StatusOr<v1::PublishEventResponse> PublishTest(const v1::PublishEventRequest& req,

@@ -27,7 +27,7 @@ const char* CodeName(grpc::StatusCode code) {
   return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
 }
 
-std::string AuthorizationHeader(const grpc::ServerContext& ctx) {
+std::string AuthorizationHeader(const grpc::ServerContextBase& ctx) {
   const auto& md = ctx.client_metadata();
   auto it = md.find("authorization");
   return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
@@ -152,16 +152,36 @@ grpc::Status GrpcService::TestWebhook(Ctx* ctx, const v1::TestWebhookRequest* re
   });
 }
 
-grpc::Status GrpcService::PublishEvent(Ctx* ctx, const v1::PublishEventRequest* req,
-                                       v1::PublishEventResponse* resp) {
-  return Handle("PublishEvent", ctx, [&](const Principal& p) -> absl::Status {
-    v1::PublishEventRequest r = *req;
-    r.set_tenant(TenantFor(p, r.tenant()));
-    if (absl::Status st = Authorize(p, r.tenant(), true); !st.ok()) return st;
-    if (absl::Status st = Store(registry_.PublishEvent(r), resp); !st.ok()) return st;
-    CountPublish(*resp);
-    return absl::OkStatus();
-  });
+grpc::ServerUnaryReactor* GrpcService::PublishEvent(grpc::CallbackServerContext* ctx,
+                                                    const v1::PublishEventRequest* req,
+                                                    v1::PublishEventResponse* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const absl::Time start = absl::Now();
+  auto finish = [this, reactor, start](const absl::Status& st) {
+    grpc::Status out = ToGrpcStatus(st);
+    metrics_.ObserveRpc("PublishEvent", CodeName(out.error_code()), absl::Now() - start);
+    reactor->Finish(out);
+  };
+  auto principal = auth_.Authenticate(AuthorizationHeader(*ctx));
+  if (!principal.ok()) {
+    finish(principal.status());
+    return reactor;
+  }
+  v1::PublishEventRequest r = *req;
+  r.set_tenant(TenantFor(*principal, r.tenant()));
+  if (absl::Status st = Authorize(*principal, r.tenant(), true); !st.ok()) {
+    finish(st);
+    return reactor;
+  }
+  registry_.PublishEventAsync(
+      std::move(r), [this, resp, finish](absl::StatusOr<v1::PublishEventResponse> result) {
+        if (result.ok()) {
+          *resp = *std::move(result);
+          CountPublish(*resp);
+        }
+        finish(result.status());
+      });
+  return reactor;
 }
 
 grpc::Status GrpcService::PublishEvents(Ctx* ctx, const v1::PublishEventsRequest* req,

@@ -15,7 +15,12 @@ namespace hookrelay::registry {
 // The gRPC edge of the registry: authenticates, authorizes the tenant, calls Registry,
 // maps absl::Status to grpc::Status (in ToGrpcStatus only) and records RPC metrics.
 // A tenant or publisher key may leave `tenant` empty to mean its own tenant.
-class GrpcService final : public v1::WebhookRegistry::Service {
+//
+// PublishEvent, the hot call, uses gRPC's callback API: it holds no thread while its event
+// waits for the registry's group commit, so thousands of concurrent calls cost no threads
+// and share Redis round trips. The other calls are synchronous.
+class GrpcService final
+    : public v1::WebhookRegistry::WithCallbackMethod_PublishEvent<v1::WebhookRegistry::Service> {
  public:
   GrpcService(Registry& registry, Authenticator& auth, RegistryMetrics& metrics)
       : registry_(registry), auth_(auth), metrics_(metrics) {}
@@ -31,8 +36,9 @@ class GrpcService final : public v1::WebhookRegistry::Service {
   grpc::Status RotateWebhookSecret(Ctx*, const v1::RotateWebhookSecretRequest*,
                                    v1::Webhook*) override;
   grpc::Status TestWebhook(Ctx*, const v1::TestWebhookRequest*, v1::TestWebhookResponse*) override;
-  grpc::Status PublishEvent(Ctx*, const v1::PublishEventRequest*,
-                            v1::PublishEventResponse*) override;
+  grpc::ServerUnaryReactor* PublishEvent(grpc::CallbackServerContext*,
+                                         const v1::PublishEventRequest*,
+                                         v1::PublishEventResponse*) override;
   grpc::Status PublishEvents(Ctx*, const v1::PublishEventsRequest*,
                              v1::PublishEventsResponse*) override;
   grpc::Status GetEvent(Ctx*, const v1::GetEventRequest*, v1::Event*) override;

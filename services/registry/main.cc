@@ -24,6 +24,9 @@ ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for the gRPC port");
 ABSL_FLAG(int, max_payload_bytes, 256 * 1024, "Largest event payload accepted");
 ABSL_FLAG(bool, allow_http, false, "Accept plain http:// hook URLs");
 ABSL_FLAG(absl::Duration, retention, absl::Hours(720), "Keep events and deliveries this long");
+ABSL_FLAG(int, publish_flushers, 2,
+          "Threads writing PublishEvent group commits to Redis (each one pipelined round trip)");
+ABSL_FLAG(int, publish_batch, 256, "Most PublishEvent calls written in one group commit");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace hr = hookrelay;
@@ -68,6 +71,8 @@ int main(int argc, char** argv) {
   o.limits.max_payload_bytes = absl::GetFlag(FLAGS_max_payload_bytes);
   o.limits.allow_http = absl::GetFlag(FLAGS_allow_http);
   o.events.retention = absl::GetFlag(FLAGS_retention);
+  o.publish.flushers = absl::GetFlag(FLAGS_publish_flushers);
+  o.publish.max_batch = absl::GetFlag(FLAGS_publish_batch);
   auto registry = hr::registry::Registry::Create(o, hr::core::Clock::Real());
   if (!registry.ok()) {
     hr::telemetry::LogError("invalid configuration", {{"error", registry.status().ToString()}});

@@ -35,6 +35,7 @@ absl::Status ValidateRef(const std::string& tenant, const std::string& id,
 absl::Status RegistryOptions::Validate() const {
   store::RedisOptions redis{.url = redis_url};
   if (absl::Status st = redis.Validate(); !st.ok()) return st;
+  if (absl::Status st = publish.Validate(); !st.ok()) return st;
   if (limits.max_payload_bytes < 1024 || limits.max_payload_bytes > 16 * 1024 * 1024) {
     return absl::InvalidArgumentError("max_payload_bytes: must be in [1 KiB, 16 MiB]");
   }
@@ -61,7 +62,8 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
       events_(pool_, keys_, options_.events),
       deliveries_(pool_, keys_),
       api_keys_(pool_, keys_),
-      publisher_(hooks_, events_, clock_) {}
+      publisher_(hooks_, events_, clock_),
+      batcher_(publisher_, options_.publish) {}
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(RegistryOptions options,
                                                            core::Clock& clock) {
@@ -128,6 +130,14 @@ absl::StatusOr<v1::PublishEventResponse> Registry::PublishEvent(
     const v1::PublishEventRequest& req) {
   if (absl::Status st = ValidatePublish(req, options_.limits, ""); !st.ok()) return st;
   return publisher_.Publish(req);
+}
+
+void Registry::PublishEventAsync(v1::PublishEventRequest req, queue::PublishBatcher::Done done) {
+  if (absl::Status st = ValidatePublish(req, options_.limits, ""); !st.ok()) {
+    done(st);
+    return;
+  }
+  batcher_.Submit(std::move(req), std::move(done));
 }
 
 absl::StatusOr<v1::PublishEventsResponse> Registry::PublishEvents(

@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "hookrelay/v1/registry.pb.h"
 #include "libs/core/clock.h"
+#include "libs/queue/publish_batcher.h"
 #include "libs/queue/publisher.h"
 #include "libs/store/api_key_store.h"
 #include "libs/store/delivery_store.h"
@@ -22,6 +23,7 @@ struct RegistryOptions {
   std::string key_prefix = "hookrelay:";
   Limits limits;
   store::EventStoreOptions events;
+  queue::PublishBatcherOptions publish;
   absl::Status Validate() const;
 };
 
@@ -42,6 +44,10 @@ class Registry {
   absl::Status DeleteWebhook(const std::string& tenant, const std::string& id);
 
   absl::StatusOr<v1::PublishEventResponse> PublishEvent(const v1::PublishEventRequest& req);
+  // PublishEvent for callers that must not block (the gRPC callback handler): validates
+  // here (`done` runs at once on a bad request), then publishes in a group commit with
+  // concurrent callers' events; `done` runs on a publishing thread.
+  void PublishEventAsync(v1::PublishEventRequest req, queue::PublishBatcher::Done done);
   // Validates every event first (nothing is written if one is bad), then publishes all in
   // one pipelined round trip.
   absl::StatusOr<v1::PublishEventsResponse> PublishEvents(const v1::PublishEventsRequest& req);
@@ -92,6 +98,7 @@ class Registry {
   store::DeliveryStore deliveries_;
   store::ApiKeyStore api_keys_;
   queue::Publisher publisher_;
+  queue::PublishBatcher batcher_;  // declared last: stopped first
 };
 
 // A hook as readers see it: every secret replaced by its mask.

@@ -10,11 +10,13 @@
 // bench_receiver measures publish-to-delivered latency. With --redis_url the stream backlog
 // (group lag + pending) is sampled every 100 ms. Prints one JSON object on stdout.
 #include <grpcpp/grpcpp.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -136,22 +138,40 @@ class Load {
     start_ns_ = NowNs();
     const int64_t end_ns = start_ns_ + duration_ns;
     if (rate > 0) {
+      // Open loop: this thread starts calls on schedule, sleeping to each due time (with
+      // the timer slack at 1 µs); another takes the answers as they come. Latency counts
+      // from the due time, so a call started late is not hidden.
+      prctl(PR_SET_TIMERSLACK, 1UL);
+      std::thread answers([this] {
+        void* tag;
+        bool ok;
+        while (cq_.Next(&tag, &ok)) Handle(tag, ok);
+      });
       const double interval_ns = 1e9 * batch / rate;
       const int max_out = absl::GetFlag(FLAGS_max_outstanding);
       while (calls_ < max_calls) {
         const int64_t due = start_ns_ + static_cast<int64_t>(calls_ * interval_ns);
         if (due >= end_ns) break;
-        if (NowNs() >= due) {
-          if (outstanding_ < max_out) {
-            StartCall(due, batch);
-          } else {
-            ++behind_;
-            ++calls_;
-          }
-          continue;
+        const int64_t wait = due - NowNs();
+        if (wait > 0) absl::SleepFor(absl::Nanoseconds(wait));
+        if (outstanding_ < max_out) {
+          StartCall(due, batch);
+        } else {
+          std::lock_guard<std::mutex> lock(mu_);
+          ++behind_;
+          ++calls_;
         }
-        Poll(due);
       }
+      const int64_t sent_end_ns = NowNs();
+      while (outstanding_ > 0 && NowNs() < sent_end_ns + 30'000'000'000) {
+        absl::SleepFor(absl::Milliseconds(1));
+      }
+      end_ns_ = NowNs();
+      cq_.Shutdown();
+      answers.join();
+      backlog.Stop();
+      Print(rate, batch, sent_end_ns, backlog);
+      return 0;
     } else {
       const int concurrency = std::max(1, absl::GetFlag(FLAGS_concurrency));
       while (calls_ < max_calls && outstanding_ < concurrency) StartCall(NowNs(), batch);
@@ -191,20 +211,27 @@ class Load {
       call->many_reader = stub.AsyncPublishEvents(&call->ctx, call->many_req, &cq_);
       call->many_reader->Finish(&call->many, &call->status, call);
     }
+    std::lock_guard<std::mutex> lock(mu_);
     ++calls_;
     ++outstanding_;
   }
 
-  // Handles completions until `deadline_ns`, or the first one.
-  void Poll(int64_t deadline_ns) {
+  // Waits until `deadline_ns` for a completion and handles it; false if none came.
+  bool Poll(int64_t deadline_ns) {
     void* tag;
     bool ok;
     const auto deadline = gpr_time_add(gpr_time_0(GPR_CLOCK_REALTIME),
                                        gpr_time_from_nanos(deadline_ns, GPR_TIMESPAN));
-    if (cq_.AsyncNext(&tag, &ok, deadline) != grpc::CompletionQueue::GOT_EVENT) return;
+    if (cq_.AsyncNext(&tag, &ok, deadline) != grpc::CompletionQueue::GOT_EVENT) return false;
+    Handle(tag, ok);
+    return true;
+  }
+
+  void Handle(void* tag, bool ok) {
     std::unique_ptr<Call> call(static_cast<Call*>(tag));
-    --outstanding_;
     const int64_t now = NowNs();
+    std::lock_guard<std::mutex> lock(mu_);
+    --outstanding_;
     if (!ok || !call->status.ok()) {
       if (errors_++ == 0) first_error_ = call->status.error_message();
       return;
@@ -248,7 +275,9 @@ class Load {
   hookrelay::bench::Payload payload_;
   std::vector<std::unique_ptr<Stub>> stubs_;
   grpc::CompletionQueue cq_;
-  int64_t calls_ = 0, outstanding_ = 0, behind_ = 0, errors_ = 0, seq_ = 0;
+  std::mutex mu_;  // the open loop's answer thread updates the counters below
+  std::atomic<int64_t> calls_ = 0, outstanding_ = 0;
+  int64_t behind_ = 0, errors_ = 0, seq_ = 0;
   int64_t events_ = 0, deliveries_ = 0, start_ns_ = 0, end_ns_ = 0;
   std::string first_error_;
   std::vector<int64_t> latencies_;

@@ -115,19 +115,21 @@ trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 # start NAME CMD...: runs CMD in the background, output in $TMP/NAME.log.
-# With --perf, worker and registry are sampled by `perf record -g` attached to their pid.
-PERF_SEQ=0
 start() {
   local name=$1; shift
   "$@" >"$TMP/$name.log" 2>&1 &
   PID_OF[$name]=$!
-  if [[ $PERF -eq 1 && ( $name == worker || $name == registry ) ]]; then
-    PERF_SEQ=$(( PERF_SEQ + 1 ))
-    mkdir -p "$OUT/perf"
-    perf record -F 499 -g -o "$OUT/perf/$name.$PERF_SEQ.data" -p "${PID_OF[$name]}" \
-      >"$TMP/perf-$name.log" 2>&1 &
-    PID_OF[perf-$name]=$!
-  fi
+}
+# perf_attach NAME: with --perf, samples NAME (all its threads, so call it once the process
+# is up) with `perf record -g` until it is stopped.
+PERF_SEQ=0
+perf_attach() {
+  [[ $PERF -eq 1 ]] || return 0
+  PERF_SEQ=$(( PERF_SEQ + 1 ))
+  mkdir -p "$OUT/perf"
+  perf record -F 499 -g -o "$OUT/perf/$1.$PERF_SEQ.data" -p "${PID_OF[$1]}" \
+    >"$TMP/perf-$1.log" 2>&1 &
+  PID_OF[perf-$1]=$!
 }
 # stop NAME: SIGTERM, then SIGKILL after 15 s.
 stop() {
@@ -248,6 +250,7 @@ start_registry() {
   HOOKRELAY_ADMIN_API_KEY=$API_KEY start registry "$REGISTRY_BIN" --grpc_address=127.0.0.1:0 \
     --metrics_address=127.0.0.1:0 --redis_url="$REDIS_URL" --allow_http
   REGISTRY=127.0.0.1:$(log_field registry grpc_port)
+  perf_attach registry
 }
 WORKER_METRICS=
 # start_worker MAX_IN_FLIGHT: one delivery-worker; the single benchmark hook may use every slot.
@@ -258,6 +261,7 @@ start_worker() {
   start worker "$WORKER_BIN" --redis_url="$REDIS_URL" --metrics_address=127.0.0.1:0 \
     --allow_cidrs=127.0.0.0/8 --allow_http --max_in_flight="$1" "${per_hook[@]}"
   WORKER_METRICS=http://127.0.0.1:$(log_field worker metrics_port)/metrics
+  perf_attach worker
 }
 metric() { curl -sf "$WORKER_METRICS" | awk -v m="$1" '$1 == m { print $2 + 0 }'; }
 # create_hooks N TENANT: N webhooks (standard signing, envelope) to the receiver.
@@ -665,6 +669,7 @@ def r(x): if x == null then "n/a" else (x * 100 | round / 100 | tostring) end;
 def i(x): if x == null then "n/a" else (x | round | tostring) end;
 def pct(x): if x == null then "n/a" else ((x * 1000 | round) / 10 | tostring) + " %" end;
 def met(c): if c then "yes" else "**no**" end;
+def per1k(x): if x == null or .drain.runs == null then null else x / .drain.runs[0].tasks * 1000 end;
 "hookrelay benchmark — \(.machine.date), \(.machine.nproc) × \(.machine.model), kernel \(.machine.kernel), commit \(.machine.git_commit)\(if .machine.git_dirty then "+dirty" else "" end), \(.machine.mode) run (median of \(.machine.runs_per_figure)), load average \(.machine.loadavg_start) → \(.machine.loadavg_end)",
 "",
 "| figure | value | target | met? |",
@@ -672,18 +677,18 @@ def met(c): if c then "yes" else "**no**" end;
 "| wrk -t2 -c64, 1 KB POST → receiver (204) | \(i(.limits.wrk_rps)) req/s | limit | |",
 "| wrk → nginx-light `return 204` (reference) | \(i(.limits.wrk_nginx_rps)) req/s | limit | |",
 "| redis-benchmark XADD 1 KB -c50 -P1 / -P16 / 1 client | \(i(.limits.xadd_p1_rps)) / \(i(.limits.xadd_p16_rps)) / \(i(.limits.xadd_c1_rps)) /s | limit | |",
-"| drain \(.drain.runs[0].tasks) tasks, 1 hook → deliveries/s (signed, acked) | \(i(.drain.rps)) /s = \(pct(.drain.ratio_wrk)) of wrk | ≥ 40 % | \(met(.drain.ratio_wrk >= 0.4)) |",
-"| drain CPU s per 1,000 deliveries: worker / redis / receiver | \(r(.drain.cpu_s_worker / .drain.runs[0].tasks * 1000)) / \(r(.drain.cpu_s_redis / .drain.runs[0].tasks * 1000)) / \(r(.drain.cpu_s_receiver / .drain.runs[0].tasks * 1000)) | | |",
+"| drain \(.drain.runs[0].tasks // "n/a") tasks, 1 hook → deliveries/s (signed, acked) | \(i(.drain.rps)) /s = \(pct(.drain.ratio_wrk)) of wrk | ≥ 40 % | \(met(.drain.ratio_wrk >= 0.4)) |",
+"| drain CPU s per 1,000 deliveries: worker / redis / receiver | \(r(per1k(.drain.cpu_s_worker))) / \(r(per1k(.drain.cpu_s_redis))) / \(r(per1k(.drain.cpu_s_receiver))) | | |",
 "| PublishEvent, 256 outstanding → events/s | \(i(.publish.rps)) /s = \(pct(.publish.ratio_xadd)) of XADD -P1 (p50 \(r(.publish.p50_ms)) ms, p99 \(r(.publish.p99_ms)) ms) | ≥ 30 % | \(met(.publish.ratio_xadd >= 0.3)) |",
 "| PublishEvents, batches of 100 → events/s | \(i(.publish.batch100_events_per_s)) /s | | |",
 "| PublishEvent p99 at half load (\(.publish.half_rate)/s, open loop) | \(r(.publish.p99_ms_half)) ms (p50 \(r(.publish.p50_ms_half))) | ≤ 2 ms | \(met(.publish.p99_ms_half <= 2)) |",
-"| end to end, highest rate held \(.e2e.hold.send_s | round) s, zero loss | \(i(.e2e.max_rps)) /s = \(pct(.e2e.ratio_wrk)) of wrk (lost \(.e2e.lost)) | ≥ 15 % | \(met(.e2e.ratio_wrk >= 0.15 and .e2e.lost == 0)) |",
+"| end to end, highest rate held \(i(.e2e.hold.send_s)) s, zero loss | \(i(.e2e.max_rps)) /s = \(pct(.e2e.ratio_wrk)) of wrk (lost \(.e2e.lost)) | ≥ 15 % | \(met(.e2e.ratio_wrk >= 0.15 and .e2e.lost == 0)) |",
 "| publish → delivered p50 at half capacity (\(.e2e.half_rate)/s) | \(r(.e2e.p50_ms_half)) ms | ≤ 1 ms | \(met(.e2e.p50_ms_half <= 1)) |",
 "| publish → delivered p99 at half capacity | \(r(.e2e.p99_ms_half)) ms | ≤ 5 ms | \(met(.e2e.p99_ms_half <= 5)) |",
 "| publish → delivered p99 at 1,000/s | \(r(.e2e.p99_ms_1k)) ms (p50 \(r(.e2e.p50_ms_1k))) | ≤ 2 ms | \(met(.e2e.p99_ms_1k <= 2)) |",
 "| worker RSS (VmHWM), 256 / 2,048 in flight | \(r(.worker.rss_mb_256)) / \(r(.worker.rss_mb_2048)) MB | ≤ 100 MB at 2,048 | \(met(.worker.rss_mb_2048 <= 100)) |",
 "| registry RSS (VmHWM), 256 / 2,048 calls outstanding | \(r(.registry.rss_mb_256)) / \(r(.registry.rss_mb_2048)) MB | | |",
-"| \(.backlog.tasks)-entry backlog drain vs \(.drain.runs[0].tasks) | \(i(.backlog.rps)) /s = \(pct(.backlog.ratio_drain)) | ≥ 90 % | \(met(.backlog.ratio_drain >= 0.9)) |",
+"| \(.backlog.tasks)-entry backlog drain vs \(.drain.runs[0].tasks // "n/a") | \(i(.backlog.rps)) /s = \(pct(.backlog.ratio_drain)) | ≥ 90 % | \(met(.backlog.ratio_drain >= 0.9)) |",
 "| Redis memory per pending delivery (event, record, indexes, task) | \(i(.redis.bytes_per_pending // .redis.bytes_per_pending_200k)) B | | |",
 "| fan-out: one event to 1,000 hooks: publish / all delivered | \(r(.fanout.publish_ms)) / \(r(.fanout.deliver_all_ms)) ms (cold index: \(r(.fanout.cold.publish_ms)) / \(r(.fanout.cold.deliver_all_ms))) | | |",
 "",

@@ -1,0 +1,106 @@
+#include "libs/queue/publish_batcher.h"
+
+#include "libs/core/thread_name.h"
+
+namespace hookrelay::queue {
+
+absl::Status PublishBatcherOptions::Validate() const {
+  if (flushers < 1 || flushers > 64) {
+    return absl::InvalidArgumentError("publish_flushers: must be in [1, 64]");
+  }
+  if (max_batch < 1 || max_batch > 10000) {
+    return absl::InvalidArgumentError("publish_batch: must be in [1, 10000]");
+  }
+  return absl::OkStatus();
+}
+
+PublishBatcher::PublishBatcher(Publisher& publisher, PublishBatcherOptions options)
+    : publisher_(publisher), options_(options) {
+  threads_.reserve(options_.flushers);
+  for (int i = 0; i < options_.flushers; ++i) {
+    threads_.emplace_back([this] {
+      core::NameThisThread("hr-publish");
+      Flush();
+    });
+  }
+}
+
+PublishBatcher::~PublishBatcher() { Stop(); }
+
+void PublishBatcher::Submit(v1::PublishEventRequest req, Done done) {
+  enum class Route { kQueued, kInline, kRefused } route;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) {
+      route = Route::kRefused;
+    } else if (busy_ == 0 && queue_.empty()) {
+      route = Route::kInline;
+      ++busy_;
+    } else {
+      route = Route::kQueued;
+      queue_.push_back(Item{std::move(req), std::move(done)});
+      cv_.notify_one();
+    }
+  }
+  switch (route) {
+    case Route::kQueued:
+      return;
+    case Route::kInline:
+      PublishInline(Item{std::move(req), std::move(done)});
+      return;
+    case Route::kRefused:
+      done(absl::UnavailableError("registry: shutting down"));
+      return;
+  }
+}
+
+void PublishBatcher::PublishInline(Item item) {
+  const v1::PublishEventRequest* one = &item.req;
+  std::vector<absl::StatusOr<v1::PublishEventResponse>> result =
+      publisher_.PublishEach(absl::MakeConstSpan(&one, 1));
+  flushes_.fetch_add(1, std::memory_order_relaxed);
+  published_.fetch_add(1, std::memory_order_relaxed);
+  item.done(std::move(result[0]));
+  std::lock_guard<std::mutex> lock(mu_);
+  --busy_;
+  if (!queue_.empty()) cv_.notify_one();
+}
+
+void PublishBatcher::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void PublishBatcher::Flush() {
+  std::vector<Item> batch;
+  std::vector<const v1::PublishEventRequest*> reqs;
+  while (true) {
+    batch.clear();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is published
+      while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      ++busy_;
+    }
+    reqs.clear();
+    for (const Item& item : batch) reqs.push_back(&item.req);
+    std::vector<absl::StatusOr<v1::PublishEventResponse>> results = publisher_.PublishEach(reqs);
+    flushes_.fetch_add(1, std::memory_order_relaxed);
+    published_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    std::lock_guard<std::mutex> lock(mu_);
+    --busy_;
+  }
+}
+
+}  // namespace hookrelay::queue
