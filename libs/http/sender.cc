@@ -354,6 +354,9 @@ CURL* HttpSender::Impl::NewEasy() {
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpenSocket);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  // No proxy from http_proxy/https_proxy: the SSRF guard must see the subscriber's own
+  // address, not a proxy's (and libcurl then skips reading the environment per request).
+  curl_easy_setopt(e, CURLOPT_PROXY, "");
   return e;
 }
 

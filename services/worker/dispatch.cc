@@ -176,11 +176,15 @@ void Worker::DeferStalled() {
 }
 
 void Worker::Complete(std::unique_ptr<Job> job) {
+  bool wake;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // The recorder waits only on an empty queue; while it writes a batch, completions
+    // just pile up for its next one.
+    wake = done_.empty();
     done_.push_back(std::move(job));
   }
-  done_cv_.notify_one();
+  if (wake) done_cv_.notify_one();
 }
 
 }  // namespace hookrelay::worker

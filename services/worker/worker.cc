@@ -1,5 +1,6 @@
 #include "services/worker/worker.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -160,7 +161,12 @@ void Worker::ReadLoop() {
     int room = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      room_cv_.wait(lock, [this] { return stopping_ || in_flight_ < options_.max_in_flight; });
+      // Reads wait for room for a useful batch (a quarter of the window), not for a single
+      // freed slot: under load, fewer and larger XREADGROUPs.
+      const int want = std::max(1, std::min(options_.batch_size, options_.max_in_flight / 4));
+      room_cv_.wait(lock, [&] {
+        return stopping_ || in_flight_ == 0 || options_.max_in_flight - in_flight_ >= want;
+      });
       room = options_.max_in_flight - in_flight_;
     }
     if (stopping_) break;

@@ -135,8 +135,8 @@ perf_attach() {
 stop() {
   local name=$1 pid=${PID_OF[$1]:-}
   [[ -n $pid ]] || return 0
-  if [[ -n ${PID_OF[perf-$name]:-} ]]; then  # perf writes its file on SIGINT
-    kill -INT "${PID_OF[perf-$name]}" 2>/dev/null || true
+  if [[ -n ${PID_OF[perf-$name]:-} ]]; then  # perf writes its file on SIGTERM too
+    kill -TERM "${PID_OF[perf-$name]}" 2>/dev/null || true
     wait "${PID_OF[perf-$name]}" 2>/dev/null || true
     unset "PID_OF[perf-$name]"
   fi
