@@ -76,6 +76,11 @@ absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
     job->event = events_.Find(ek);
     if (job->event == nullptr) want(std::move(ek), false);
   }
+  // What this batch fetched, held here: the caches may drop an entry at any moment (a hook
+  // change published for the tenant, a reconnect of the subscriber, event cache eviction),
+  // and a job must not then look cancelled or expired.
+  absl::flat_hash_map<std::string, std::shared_ptr<const CachedHook>> fetched_hooks;
+  absl::flat_hash_map<std::string, std::shared_ptr<const v1::Event>> fetched_events;
   if (!p.empty()) {
     auto replies = conn.Execute(p);
     if (!replies.ok()) return replies.status();
@@ -84,19 +89,30 @@ absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
       if (r.is_error()) return r.ToStatus();
       const auto& [key, is_hook] = keys[i];
       if (is_hook) {
-        hooks_.Put(key, MakeCachedHook(
-                            r.is_nil() ? std::nullopt : std::optional<std::string>(r.str), now));
+        auto hook =
+            MakeCachedHook(r.is_nil() ? std::nullopt : std::optional<std::string>(r.str), now);
+        hooks_.Put(key, hook);
+        fetched_hooks.emplace(key, std::move(hook));
       } else if (!r.is_nil()) {
         auto event = std::make_shared<v1::Event>();
-        if (event->ParseFromString(r.str)) events_.Put(key, std::move(event));
+        if (event->ParseFromString(r.str)) {
+          events_.Put(key, event);
+          fetched_events.emplace(key, std::move(event));
+        }
       }
     }
   }
   for (auto& job : jobs) {
     if (job->kind != Job::Kind::kHttp) continue;
     const v1::DeliveryTask& t = job->task;
-    if (job->hook == nullptr) job->hook = hooks_.Find(keys_.Hook(t.tenant(), t.webhook_id()), now);
-    if (job->event == nullptr) job->event = events_.Find(keys_.Event(t.tenant(), t.event_id()));
+    if (job->hook == nullptr) {
+      auto it = fetched_hooks.find(keys_.Hook(t.tenant(), t.webhook_id()));
+      if (it != fetched_hooks.end()) job->hook = it->second;
+    }
+    if (job->event == nullptr) {
+      auto it = fetched_events.find(keys_.Event(t.tenant(), t.event_id()));
+      if (it != fetched_events.end()) job->event = it->second;
+    }
     if (job->hook == nullptr || !job->hook->exists ||
         (!job->hook->hook.enabled() && !t.manual() && !t.test())) {
       job->kind = Job::Kind::kCancelled;
@@ -151,7 +167,9 @@ bool Worker::Launch(std::unique_ptr<Job> job, const std::string& key) {
     req.headers.emplace_back(std::move(h.name), std::move(h.value));
   }
   Job* raw = job.release();
-  sender_->Submit(std::move(req), [this, raw, key](http::HttpResponse r) {
+  http::HttpSender& sender =
+      *senders_[next_sender_.fetch_add(1, std::memory_order_relaxed) % senders_.size()];
+  sender.Submit(std::move(req), [this, raw, key](http::HttpResponse r) {
     std::unique_ptr<Job> done(raw);
     done->response = std::move(r);
     Complete(std::move(done));

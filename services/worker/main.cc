@@ -18,6 +18,7 @@ ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[:password@
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9092", "/metrics, /healthz, /readyz");
 ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Prefix of every Redis key");
 ABSL_FLAG(int, max_in_flight, 256, "HTTP requests in flight per worker");
+ABSL_FLAG(int, senders, 2, "HTTP sender threads (each its own libcurl multi handle)");
 ABSL_FLAG(int, max_in_flight_per_hook, 32, "HTTP requests in flight to one webhook");
 ABSL_FLAG(int, batch_size, 128, "Stream entries read per XREADGROUP");
 ABSL_FLAG(std::string, allow_cidrs, "", "Comma-separated CIDRs exempt from the SSRF guard");
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   o.consumer_name = name;
   o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   o.max_in_flight_per_hook = absl::GetFlag(FLAGS_max_in_flight_per_hook);
+  o.senders = absl::GetFlag(FLAGS_senders);
   o.batch_size = absl::GetFlag(FLAGS_batch_size);
   o.allow_cidrs = absl::StrSplit(absl::GetFlag(FLAGS_allow_cidrs), ',', absl::SkipEmpty());
   o.allow_http = absl::GetFlag(FLAGS_allow_http);

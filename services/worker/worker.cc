@@ -20,6 +20,7 @@ using telemetry::LogLevel;
 
 absl::Status WorkerOptions::Validate() const {
   if (max_in_flight < 1) return absl::InvalidArgumentError("max_in_flight: must be positive");
+  if (senders < 1 || senders > 64) return absl::InvalidArgumentError("senders: must be in [1, 64]");
   if (max_in_flight_per_hook < 1) {
     return absl::InvalidArgumentError("max_in_flight_per_hook: must be positive");
   }
@@ -70,9 +71,11 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, co
   sender.max_in_flight = w->options_.max_in_flight;
   sender.allow_http = w->options_.allow_http;
   sender.user_agent = w->options_.user_agent;
-  auto s = http::HttpSender::Start(sender, *std::move(guard));
-  if (!s.ok()) return s.status();
-  w->sender_ = *std::move(s);
+  for (int i = 0; i < w->options_.senders; ++i) {
+    auto s = http::HttpSender::Start(sender, *guard);
+    if (!s.ok()) return s.status();
+    w->senders_.push_back(*std::move(s));
+  }
   return w;
 }
 
@@ -122,12 +125,17 @@ void Worker::Shutdown() {
   if (reader_.joinable()) reader_.join();
   if (maintainer_.joinable()) maintainer_.join();
   if (subscriber_.joinable()) subscriber_.join();
-  telemetry::LogInfo("worker draining", {{"in_flight", sender_->InFlight()}});
+  int sending = 0;
+  for (const auto& s : senders_) sending += s->InFlight();
+  telemetry::LogInfo("worker draining", {{"in_flight", sending}});
   for (std::unique_ptr<Job>& job : slots_.TakeAll()) {  // queued, never sent: hand back
     job->response.failure = http::FailureKind::kAborted;
     Complete(std::move(job));
   }
-  sender_->Stop(options_.drain_timeout);  // aborted requests are handed back
+  // Aborted requests are handed back. The senders drain together, against one deadline.
+  const absl::Time drain_deadline = absl::Now() + options_.drain_timeout;
+  for (const auto& s : senders_)
+    s->Stop(std::max(absl::ZeroDuration(), drain_deadline - absl::Now()));
   {
     std::lock_guard<std::mutex> lock(mu_);
     recorder_stop_ = true;

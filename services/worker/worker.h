@@ -33,6 +33,9 @@ struct WorkerOptions {
   // Unique per process: the name of this consumer in the workers' group.
   std::string consumer_name = "worker";
   int max_in_flight = 256;
+  // HTTP sender threads, each with its own libcurl multi handle and connections; requests
+  // are spread over them in turn. More than one uses more cores for the HTTP work.
+  int senders = 2;
   // Requests in flight to one hook at most; more wait in the hook's queue. A hook at its
   // limit that finished nothing for `stalled_hook_after` has its queue put off for a while,
   // so one slow or dead endpoint cannot take every slot.
@@ -130,7 +133,8 @@ class Worker {
   store::HookStore hook_store_;
   store::EventStore event_store_;
   queue::Publisher publisher_;  // webhook.disabled events
-  std::unique_ptr<http::HttpSender> sender_;
+  std::vector<std::unique_ptr<http::HttpSender>> senders_;
+  std::atomic<uint64_t> next_sender_{0};
   HookCache hooks_;
   HookSlots slots_;  // keyed "<tenant>/<hook id>"
   EventCache events_;

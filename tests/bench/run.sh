@@ -7,7 +7,8 @@
 #   options: --build-dir DIR (default build/bench-release), --out DIR (default build/bench),
 #            --no-build (use the binaries already in --build-dir),
 #            --only STEPS (comma-separated subset of limits,drain,publish,e2e,fanout),
-#            --perf (record each worker and registry with `perf record -g` into --out/perf/)
+#            --perf (record each worker and registry with `perf record -g` into --out/perf/),
+#            --workers N (delivery-workers for the drain and end-to-end steps, default 1)
 #
 # Steps: 1 limits (wrk → receiver, redis-benchmark XADD), 2 drain of a pre-filled stream,
 # 3 gRPC publish, 4 end to end, 5 fan-out, 1M backlog, memory. Writes results.json and
@@ -27,6 +28,7 @@ QUICK=0
 BUILD=build/bench-release
 OUT=build/bench
 DO_BUILD=1
+WORKERS=1
 ONLY=limits,drain,publish,e2e,fanout
 PERF=0
 while [[ $# -gt 0 ]]; do
@@ -37,6 +39,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) DO_BUILD=0 ;;
     --only) ONLY=$2; shift ;;
     --perf) PERF=1 ;;
+    --workers) WORKERS=$2; shift ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -252,18 +255,41 @@ start_registry() {
   REGISTRY=127.0.0.1:$(log_field registry grpc_port)
   perf_attach registry
 }
-WORKER_METRICS=
-# start_worker MAX_IN_FLIGHT: one delivery-worker; the single benchmark hook may use every slot.
+WORKER_METRICS=()
+WORKER_NAMES=()
+# start_worker MAX_IN_FLIGHT [COUNT]: COUNT (default --workers) delivery-workers in one
+# consumer group; the single benchmark hook may use every slot of each.
 start_worker() {
-  local per_hook=()
+  local per_hook=() i name
   "$WORKER_BIN" --helpfull 2>&1 | grep -q -- '--max_in_flight_per_hook' &&
     per_hook=(--max_in_flight_per_hook="$1")
-  start worker "$WORKER_BIN" --redis_url="$REDIS_URL" --metrics_address=127.0.0.1:0 \
-    --allow_cidrs=127.0.0.0/8 --allow_http --max_in_flight="$1" "${per_hook[@]}"
-  WORKER_METRICS=http://127.0.0.1:$(log_field worker metrics_port)/metrics
-  perf_attach worker
+  WORKER_METRICS=(); WORKER_NAMES=()
+  for i in $(seq 1 "${2:-$WORKERS}"); do
+    name=worker$( (( i > 1 )) && echo "$i" || true)
+    start "$name" "$WORKER_BIN" --redis_url="$REDIS_URL" --metrics_address=127.0.0.1:0 \
+      --allow_cidrs=127.0.0.0/8 --allow_http --max_in_flight="$1" "${per_hook[@]}" \
+      --consumer_name="bench-$i"
+    WORKER_NAMES+=("$name")
+    WORKER_METRICS+=("http://127.0.0.1:$(log_field "$name" metrics_port)/metrics")
+    perf_attach "$name"
+  done
 }
-metric() { curl -sf "$WORKER_METRICS" | awk -v m="$1" '$1 == m { print $2 + 0 }'; }
+stop_workers() {
+  local name
+  for name in "${WORKER_NAMES[@]}"; do stop "$name"; done
+  WORKER_NAMES=()
+}
+# metric NAME: the sum of a counter over the running workers.
+metric() {
+  local url
+  for url in "${WORKER_METRICS[@]}"; do curl -sf "$url"; done |
+    awk -v m="$1" '$1 == m { s += $2 } END { print s + 0 }'
+}
+workers_cpu() {
+  local name t=0
+  for name in "${WORKER_NAMES[@]}"; do t=$(calc "$t + $(cpu_s "${PID_OF[$name]}")"); done
+  echo "$t"
+}
 # create_hooks N TENANT: N webhooks (standard signing, envelope) to the receiver.
 create_hooks() {
   "$LOAD_BIN" --target="$REGISTRY" --api_key="$API_KEY" --tenant="$2" --create_hooks="$1" \
@@ -378,22 +404,24 @@ drain_once() {
       die "delivery-worker exited during the drain: $(tail -3 "$TMP/worker.log")"
   done
   t1=$(now_s)
-  local wpid=${PID_OF[worker]}
   ok=$(metric hookrelay_worker_deliveries_succeeded_total)
+  # Mean time an HTTP attempt took, as the worker saw it (request sent → answer read).
+  local http_ms
+  http_ms=$(calc "1000 * $(metric hookrelay_worker_attempt_duration_seconds_sum) / ($(metric hookrelay_worker_attempt_duration_seconds_count) + 1e-9)")
   local stats
   stats=$(cmdstats "$n")
   local cpu_w cpu_r cpu_v hwm secs
-  cpu_w=$(cpu_s "$wpid"); cpu_r=$(calc "$(cpu_s "${PID_OF[redis]}") - $redis0")
-  cpu_v=$(calc "$(cpu_s "$rcv_pid") - $r0"); hwm=$(hwm_mb "$wpid")
-  stop worker
+  cpu_w=$(workers_cpu); cpu_r=$(calc "$(cpu_s "${PID_OF[redis]}") - $redis0")
+  cpu_v=$(calc "$(cpu_s "$rcv_pid") - $r0"); hwm=$(hwm_mb "${PID_OF[worker]}")
+  stop_workers
   secs=$(calc "$t1 - $t0")
   DRAIN_LINE=$(jq -nc --argjson n "$n" --argjson s "$secs" --argjson ok "${ok:-0}" \
     --argjson got "$got" --argjson w "$cpu_w" --argjson r "$cpu_r" --argjson v "$cpu_v" \
-    --argjson m "$hwm" --argjson mif "$mif" --argjson st "$stats" \
-    '{tasks: $n, max_in_flight: $mif, seconds: $s, rps: ($n / $s), succeeded: $ok,
+    --argjson m "$hwm" --argjson mif "$mif" --argjson st "$stats" --argjson http "$http_ms" \
+    '{tasks: $n, http_attempt_ms_mean: $http, max_in_flight: $mif, seconds: $s, rps: ($n / $s), succeeded: $ok,
       received: $got, cpu_s_worker: $w, cpu_s_redis: $r, cpu_s_receiver: $v, worker_rss_mb: $m,
       cpu_us_per_delivery: ((($w + $r + $v) / $n) * 1e6), redis_per_delivery: $st}')
-  echo "    $(jq -c '{rps: (.rps | floor), seconds, cpu_s_worker, cpu_s_redis, cpu_s_receiver, worker_rss_mb}' <<<"$DRAIN_LINE")"
+  echo "    $(jq -c '{rps: (.rps | floor), seconds, cpu_s_worker, cpu_s_redis, cpu_s_receiver, worker_rss_mb, http_attempt_ms_mean}' <<<"$DRAIN_LINE")"
 }
 
 drain() {
@@ -529,7 +557,7 @@ E2E_LINE=
 E2E_PROBES=()
 e2e_once() {
   local rate=$1 secs=$2 out want got deadline t_end
-  stop worker
+  stop_workers
   flush
   create_hooks 1 bench
   start_worker 256
@@ -547,7 +575,7 @@ e2e_once() {
   cpu=$(jq -nc --argjson g "$(calc "$(cpu_s "${PID_OF[registry]}") - $g0")" \
     --argjson r "$(calc "$(cpu_s "${PID_OF[redis]}") - $r0")" \
     --argjson v "$(calc "$(cpu_s "${PID_OF[receiver]}") - $v0")" \
-    --argjson w "$(cpu_s "${PID_OF[worker]}")" \
+    --argjson w "$(workers_cpu)" \
     '{registry: $g, redis: $r, receiver: $v, worker: $w}')
   E2E_LINE=$(jq -c --argjson got "$got" --argjson rcv "$(rstats)" --argjson tail "$drained" \
     --argjson cpu "$cpu" \
@@ -616,13 +644,13 @@ e2e() {
   put e2e.p99_ms_1k "$(median $(jq -r '.[].e2e_p99_ms' <<<"$out"))"
   put e2e.lost_1k "$(jq '[.[].lost] | add' <<<"$out")"
   put registry.rss_mb_e2e "$(hwm_mb "${PID_OF[registry]}")"
-  stop worker
+  stop_workers
 }
 
 # ---------------------------------------------------------------- 5. fan-out
 fanout() {
   step "5. fan-out: one event to 1,000 hooks"
-  stop worker
+  stop_workers
   flush
   local t0 out got
   t0=$(now_s)
@@ -642,7 +670,7 @@ fanout() {
   done
   put fanout.publish_ms "$(get fanout.warm.publish_ms)"
   put fanout.deliver_all_ms "$(get fanout.warm.deliver_all_ms)"
-  stop worker
+  stop_workers
   stop registry
 }
 

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -674,6 +675,31 @@ TEST_F(WorkerTest, DeadEndpointDoesNotSlowDeliveriesToAHealthyOne) {
   // Without isolation they would queue behind 5 s timeouts; with it they take well under.
   EXPECT_LT(took, absl::Seconds(2));
   EXPECT_LE(dead->RequestCount(), 16u) << "the dead hook exceeded its in-flight cap";
+}
+
+// Hook-change notifications empty the worker's hook cache at any moment; a delivery whose
+// hook the worker just fetched must still go out, not be cancelled as "hook gone".
+TEST_F(WorkerTest, HookChangeNotificationsDuringDeliveryCancelNothing) {
+  ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start());
+  CreateHook(receiver->Url("/in"));
+  std::atomic<bool> stop{false};
+  std::thread storm([&] {
+    const std::string channel = store::KeySchema().HooksChangedChannel();
+    while (!stop) (void)redis_->Command({"PUBLISH", channel, kTenant});
+  });
+  StartWorker();
+  std::vector<std::string> ids;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 20; ++i) ids.push_back(Publish());
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const bool all_sent = receiver->WaitForRequests(ids.size(), kWait);
+  stop = true;
+  storm.join();
+  ASSERT_TRUE(all_sent) << receiver->RequestCount() << " of " << ids.size()
+                        << " sent; the first delivery's status: "
+                        << v1::DeliveryStatus_Name(GetDelivery(ids[0]).status());
+  for (const std::string& id : ids) WaitForStatus(id, v1::DELIVERY_STATUS_SUCCEEDED, 1);
 }
 
 }  // namespace
