@@ -199,12 +199,21 @@ mkdir -p "$REDIS_DIR"
 REDIS_PORT=$(free_port)
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+# start_redis: on the current port, or on a fresh one if another process took it meanwhile.
 start_redis() {
-  start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$REDIS_DIR" --dbfilename dump.rdb
-  for _ in $(seq 1 600); do
-    [[ $(rcli PING 2>/dev/null) == PONG ]] && return
-    sleep 0.05
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+      --dir "$REDIS_DIR" --dbfilename dump.rdb
+    for _ in $(seq 1 600); do
+      [[ $(rcli PING 2>/dev/null) == PONG ]] && return
+      kill -0 "${PID_OF[redis]}" 2>/dev/null || break
+      sleep 0.05
+    done
+    grep -q "Address already in use" "$TMP/redis.log" || break
+    echo "    port $REDIS_PORT was taken; trying another" >&2
+    REDIS_PORT=$(free_port)
+    REDIS_URL=redis://127.0.0.1:$REDIS_PORT
   done
   die "redis-server did not start (log: $(tail -3 "$TMP/redis.log"))"
 }

@@ -53,11 +53,20 @@ const shapes = new TypeShapes(
   Object.fromEntries(Object.entries(KINDS).map(([k, v]) => [alias(k), [v[2], v[3]]])),
 );
 
-// Flags the services define (the chart must pass no other).
+// Flags the services define (the chart must pass no other), read from their ABSL_FLAG
+// definitions so this list cannot fall behind the code.
+const repoRoot = resolve(new URL(".", import.meta.url).pathname, "../..");
+const flagsOf = (main) =>
+  [...readFileSync(join(repoRoot, main), "utf8").matchAll(/ABSL_FLAG\(\s*[^,]+,\s*(\w+)\s*,/g)].map(
+    (m) => m[1],
+  );
 const FLAGS = {
-  "webhook-registry": ["grpc_address", "metrics_address", "redis_url", "key_prefix", "admin_api_key_file", "insecure_no_auth", "tls_cert_file", "tls_key_file", "max_payload_bytes", "allow_http", "retention", "log_level"],
-  "delivery-worker": ["redis_url", "metrics_address", "key_prefix", "max_in_flight", "max_in_flight_per_hook", "batch_size", "allow_cidrs", "allow_http", "drain_timeout", "visibility_timeout", "max_reclaims", "retention", "consumer_name", "log_level"],
+  "webhook-registry": flagsOf("services/registry/main.cc"),
+  "delivery-worker": flagsOf("services/worker/main.cc"),
 };
+for (const [bin, list] of Object.entries(FLAGS)) {
+  if (list.length < 5) throw new Error(`cannot read the flags of ${bin} (found ${list.length})`);
+}
 
 const durationSeconds = (d) => {
   const m = String(d).match(/^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/);
