@@ -55,15 +55,22 @@ void PublishBatcher::Submit(v1::PublishEventRequest req, Done done) {
 }
 
 void PublishBatcher::PublishInline(Item item) {
-  const v1::PublishEventRequest* one = &item.req;
-  std::vector<absl::StatusOr<v1::PublishEventResponse>> result =
-      publisher_.PublishEach(absl::MakeConstSpan(&one, 1));
-  flushes_.fetch_add(1, std::memory_order_relaxed);
-  published_.fetch_add(1, std::memory_order_relaxed);
-  item.done(std::move(result[0]));
+  std::vector<Item> one;
+  one.push_back(std::move(item));
+  PublishAndAnswer(one);
   std::lock_guard<std::mutex> lock(mu_);
   --busy_;
   if (!queue_.empty()) cv_.notify_one();
+}
+
+void PublishBatcher::PublishAndAnswer(std::vector<Item>& batch) {
+  std::vector<const v1::PublishEventRequest*> reqs;
+  reqs.reserve(batch.size());
+  for (const Item& item : batch) reqs.push_back(&item.req);
+  std::vector<absl::StatusOr<v1::PublishEventResponse>> results = publisher_.PublishEach(reqs);
+  flushes_.fetch_add(1, std::memory_order_relaxed);
+  published_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
 }
 
 void PublishBatcher::Stop() {
@@ -79,7 +86,6 @@ void PublishBatcher::Stop() {
 
 void PublishBatcher::Flush() {
   std::vector<Item> batch;
-  std::vector<const v1::PublishEventRequest*> reqs;
   while (true) {
     batch.clear();
     {
@@ -92,12 +98,7 @@ void PublishBatcher::Flush() {
       }
       ++busy_;
     }
-    reqs.clear();
-    for (const Item& item : batch) reqs.push_back(&item.req);
-    std::vector<absl::StatusOr<v1::PublishEventResponse>> results = publisher_.PublishEach(reqs);
-    flushes_.fetch_add(1, std::memory_order_relaxed);
-    published_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
-    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    PublishAndAnswer(batch);
     std::lock_guard<std::mutex> lock(mu_);
     --busy_;
   }

@@ -51,6 +51,8 @@ class PublishBatcher {
   };
   void Flush();
   void PublishInline(Item item);
+  // One Publisher::PublishEach round trip for `batch`, then each caller's `done`.
+  void PublishAndAnswer(std::vector<Item>& batch);
 
   Publisher& publisher_;
   const PublishBatcherOptions options_;

@@ -117,22 +117,16 @@ absl::StatusOr<std::vector<v1::PublishEventResponse>> Publisher::PublishBatch(
   plans.reserve(reqs.size());
   for (const v1::PublishEventRequest& r : reqs) {
     auto plan = Plan(r, now, nullptr);
-    if (!plan.ok()) return plan.status();
+    if (!plan.ok()) return plan.status();  // nothing written yet
     plans.push_back(*std::move(plan));
   }
-  auto outcomes = events_.PublishBatch(plans, now);
-  if (!outcomes.ok()) return outcomes.status();
+  std::vector<absl::StatusOr<v1::PublishEventResponse>> results =
+      PublishPlans(std::move(plans), reqs.data(), now);
   std::vector<v1::PublishEventResponse> out;
-  out.reserve(reqs.size());
-  for (int i = 0; i < reqs.size(); ++i) {
-    if ((*outcomes)[i].kind != store::PublishOutcome::Kind::kStaleVersion) {
-      out.push_back(ToResponse(std::move((*outcomes)[i])));
-      continue;
-    }
-    if (auto reloaded = index_.Reload(reqs[i].tenant()); !reloaded.ok()) return reloaded.status();
-    auto one = Publish(reqs[i]);
-    if (!one.ok()) return one.status();
-    out.push_back(*std::move(one));
+  out.reserve(results.size());
+  for (auto& r : results) {
+    if (!r.ok()) return r.status();
+    out.push_back(*std::move(r));
   }
   return out;
 }
@@ -143,9 +137,10 @@ std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishEach(
   std::vector<absl::StatusOr<v1::PublishEventResponse>> out(reqs.size(),
                                                             absl::UnknownError("not published"));
   std::vector<store::PublishPlan> plans;
-  std::vector<size_t> planned;  // index in reqs of each plan
+  std::vector<const v1::PublishEventRequest*> planned;  // the request of each plan
   plans.reserve(reqs.size());
   planned.reserve(reqs.size());
+  std::vector<size_t> slot;  // index in `out` of each plan
   for (size_t i = 0; i < reqs.size(); ++i) {
     auto plan = Plan(*reqs[i], now, nullptr);
     if (!plan.ok()) {
@@ -153,20 +148,33 @@ std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishEach(
       continue;
     }
     plans.push_back(*std::move(plan));
-    planned.push_back(i);
+    planned.push_back(reqs[i]);
+    slot.push_back(i);
   }
+  std::vector<absl::StatusOr<v1::PublishEventResponse>> results =
+      PublishPlans(std::move(plans), planned.data(), now);
+  for (size_t k = 0; k < results.size(); ++k) out[slot[k]] = std::move(results[k]);
+  return out;
+}
+
+// One pipelined round trip for every plan; a plan whose tenant changed meanwhile (stale
+// version) is re-planned and published on its own. reqs[k] is the request of plans[k].
+std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishPlans(
+    std::vector<store::PublishPlan> plans, const v1::PublishEventRequest* const* reqs,
+    absl::Time now) {
+  std::vector<absl::StatusOr<v1::PublishEventResponse>> out;
   if (plans.empty()) return out;
+  out.reserve(plans.size());
   auto outcomes = events_.PublishBatch(plans, now);
-  for (size_t k = 0; k < planned.size(); ++k) {
-    const size_t i = planned[k];
+  for (size_t k = 0; k < plans.size(); ++k) {
     if (!outcomes.ok()) {
-      out[i] = outcomes.status();
+      out.push_back(outcomes.status());
     } else if ((*outcomes)[k].kind != store::PublishOutcome::Kind::kStaleVersion) {
-      out[i] = ToResponse(std::move((*outcomes)[k]));
-    } else if (auto reloaded = index_.Reload(reqs[i]->tenant()); !reloaded.ok()) {
-      out[i] = reloaded.status();
+      out.push_back(ToResponse(std::move((*outcomes)[k])));
+    } else if (auto reloaded = index_.Reload(reqs[k]->tenant()); !reloaded.ok()) {
+      out.push_back(reloaded.status());
     } else {
-      out[i] = Publish(*reqs[i]);
+      out.push_back(Publish(*reqs[k]));
     }
   }
   return out;

@@ -60,6 +60,9 @@ class Publisher {
  private:
   absl::StatusOr<store::PublishPlan> Plan(const v1::PublishEventRequest& req, absl::Time now,
                                           const std::string* only);
+  std::vector<absl::StatusOr<v1::PublishEventResponse>> PublishPlans(
+      std::vector<store::PublishPlan> plans, const v1::PublishEventRequest* const* reqs,
+      absl::Time now);
   absl::StatusOr<v1::PublishEventResponse> PublishPlanned(store::PublishPlan plan,
                                                           const v1::PublishEventRequest& req,
                                                           const std::string* only);
