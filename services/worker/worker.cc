@@ -134,8 +134,9 @@ void Worker::Shutdown() {
   }
   // Aborted requests are handed back. The senders drain together, against one deadline.
   const absl::Time drain_deadline = absl::Now() + options_.drain_timeout;
-  for (const auto& s : senders_)
+  for (const auto& s : senders_) {
     s->Stop(std::max(absl::ZeroDuration(), drain_deadline - absl::Now()));
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     recorder_stop_ = true;
