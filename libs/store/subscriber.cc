@@ -4,19 +4,9 @@
 #include <poll.h>
 
 #include "absl/strings/str_cat.h"
+#include "libs/store/hiredis_ptr.h"
 
 namespace hookrelay::store {
-namespace {
-
-struct ContextFree {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-struct ReplyFree {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-
-}  // namespace
-
 class Subscriber::Impl {
  public:
   Impl(RedisOptions options, std::string channel)
@@ -38,7 +28,7 @@ class Subscriber::Impl {
       void* raw = nullptr;
       if (redisGetReplyFromReader(ctx_.get(), &raw) != REDIS_OK) return Drop();
       if (raw == nullptr) return absl::OkStatus();
-      std::unique_ptr<redisReply, ReplyFree> reply(static_cast<redisReply*>(raw));
+      ReplyPtr reply(static_cast<redisReply*>(raw));
       // ["message", channel, payload]
       if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
           reply->element[0]->type == REDIS_REPLY_STRING &&
@@ -52,8 +42,8 @@ class Subscriber::Impl {
   absl::Status Subscribe() {
     auto endpoint = ParseRedisUrl(options_.url);
     if (!endpoint.ok()) return endpoint.status();
-    std::unique_ptr<redisContext, ContextFree> ctx(redisConnectWithTimeout(
-        endpoint->host.c_str(), endpoint->port, absl::ToTimeval(options_.connect_timeout)));
+    ContextPtr ctx(redisConnectWithTimeout(endpoint->host.c_str(), endpoint->port,
+                                           absl::ToTimeval(options_.connect_timeout)));
     if (ctx == nullptr || ctx->err != 0) {
       return absl::UnavailableError(
           absl::StrCat("redis subscribe: ", ctx ? ctx->errstr : "out of memory"));
@@ -84,7 +74,7 @@ class Subscriber::Impl {
 
   const RedisOptions options_;
   const std::string channel_;
-  std::unique_ptr<redisContext, ContextFree> ctx_;
+  ContextPtr ctx_;
 };
 
 Subscriber::Subscriber(RedisOptions options, std::string channel)

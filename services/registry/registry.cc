@@ -1,6 +1,7 @@
 #include "services/registry/registry.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
 #include "hookrelay/v1/delivery.pb.h"
 #include "libs/core/ids.h"
@@ -128,8 +129,14 @@ absl::StatusOr<v1::Delivery> Registry::GetDelivery(const std::string& tenant,
 
 absl::StatusOr<v1::PublishEventResponse> Registry::PublishEvent(
     const v1::PublishEventRequest& req) {
-  if (absl::Status st = ValidatePublish(req, options_.limits, ""); !st.ok()) return st;
-  return publisher_.Publish(req);
+  absl::Notification done;
+  absl::StatusOr<v1::PublishEventResponse> result;
+  PublishEventAsync(req, [&](absl::StatusOr<v1::PublishEventResponse> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
 }
 
 void Registry::PublishEventAsync(v1::PublishEventRequest req, queue::PublishBatcher::Done done) {

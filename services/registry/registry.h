@@ -43,6 +43,7 @@ class Registry {
   absl::StatusOr<v1::Webhook> GetWebhook(const std::string& tenant, const std::string& id);
   absl::Status DeleteWebhook(const std::string& tenant, const std::string& id);
 
+  // Validates, then publishes through the same group commit as PublishEventAsync, waiting.
   absl::StatusOr<v1::PublishEventResponse> PublishEvent(const v1::PublishEventRequest& req);
   // PublishEvent for callers that must not block (the gRPC callback handler): validates
   // here (`done` runs at once on a bad request), then publishes in a group commit with
