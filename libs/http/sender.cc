@@ -3,61 +3,89 @@
 #include <curl/curl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
-#include <unordered_set>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/core/thread_name.h"
+#include "libs/http/connector.h"
+#include "libs/http/response_parser.h"
 
 namespace hookrelay::http {
 namespace {
 
-struct SlistFree {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
+constexpr size_t kReadChunk = 16 * 1024;
+// How long an unused connection is kept. Servers close idle ones too (Node after 5 s, nginx
+// after 75 s); a request that finds its reused connection closed is sent once more on a
+// fresh one.
+constexpr absl::Duration kMaxIdle = absl::Seconds(30);
+constexpr absl::Duration kSweepEvery = absl::Seconds(1);
+constexpr int kMaxSendsPerRequest = 2;
+constexpr size_t kMaxCachedTargets = 4096;
 
 void GlobalInit() {
   static const bool once = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
   (void)once;
 }
 
-FailureKind Classify(CURLcode code, bool blocked) {
-  switch (code) {
-    case CURLE_OK:
-      return FailureKind::kNone;
-    case CURLE_OPERATION_TIMEDOUT:
-      return FailureKind::kTimeout;
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return FailureKind::kDns;
-    case CURLE_COULDNT_CONNECT:
-      return blocked ? FailureKind::kBlocked : FailureKind::kConnect;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-      return FailureKind::kInvalidTarget;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-      return FailureKind::kTls;
-    default:
-      return blocked ? FailureKind::kBlocked : FailureKind::kConnect;
-  }
+// Where a URL's requests go: the connection pool's key and the request line with Host.
+struct Target {
+  FailureKind failure = FailureKind::kNone;  // kInvalidTarget when the URL cannot be used
+  std::string error;
+  std::string origin;  // "scheme://host:port": what the connector dials
+  std::string head;    // "POST /path?query HTTP/1.1\r\nHost: host[:port]\r\n"
+};
+
+std::string UrlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
+  char* v = nullptr;
+  std::string out;
+  if (curl_url_get(u, part, &v, flags) == CURLUE_OK && v != nullptr) out = v;
+  curl_free(v);
+  return out;
 }
+
+Target ParseTarget(const std::string& url, bool allow_http) {
+  Target t;
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), &curl_url_cleanup);
+  if (u == nullptr || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    t.failure = FailureKind::kInvalidTarget;
+    t.error = "malformed URL";
+    return t;
+  }
+  const std::string scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME));
+  if (scheme != "https" && !(scheme == "http" && allow_http)) {
+    t.failure = FailureKind::kInvalidTarget;
+    t.error = absl::StrCat("scheme ", scheme, " not allowed");
+    return t;
+  }
+  if (!UrlPart(u.get(), CURLUPART_USER).empty() || !UrlPart(u.get(), CURLUPART_PASSWORD).empty()) {
+    t.failure = FailureKind::kInvalidTarget;
+    t.error = "credentials in the URL";
+    return t;
+  }
+  const std::string host = UrlPart(u.get(), CURLUPART_HOST);
+  const std::string port = UrlPart(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  const bool default_port = port == (scheme == "https" ? "443" : "80");
+  std::string query = UrlPart(u.get(), CURLUPART_QUERY);
+  t.origin = absl::StrCat(scheme, "://", host, ":", port);
+  t.head = absl::StrCat("POST ", UrlPart(u.get(), CURLUPART_PATH), query.empty() ? "" : "?", query,
+                        " HTTP/1.1\r\nHost: ", host, default_port ? "" : ":",
+                        default_port ? "" : port, "\r\n");
+  return t;
+}
+
+bool HasLineBreak(absl::string_view s) { return s.find_first_of("\r\n") != s.npos; }
 
 }  // namespace
 
@@ -90,20 +118,39 @@ absl::Status SenderOptions::Validate() const {
   if (connect_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("connect_timeout: must be positive");
   }
+  if (connect_threads < 1 || connect_threads > 256) {
+    return absl::InvalidArgumentError("connect_threads: must be in [1, 256]");
+  }
   return absl::OkStatus();
 }
 
-// One request on its way: owns everything libcurl points into until completion.
+struct Connection;
+
+// One request on its way, from Submit to its completion.
 struct Transfer {
-  CURL* easy = nullptr;
-  HttpRequest request;
   HttpSender::Completion done;
-  std::unique_ptr<curl_slist, SlistFree> headers;
   HttpResponse response;
+  std::string origin;
+  std::string wire;  // request line, headers and body, as sent
+  size_t sent = 0;
+  int sends = 0;  // connections it was sent on
   absl::Time start;
-  bool blocked = false;
-  size_t max_body = 0;
-  const AddressGuard* guard = nullptr;
+  absl::Time deadline;
+  absl::Duration timeout;
+  std::optional<ResponseParser> parser;
+  Connection* conn = nullptr;
+  std::multimap<absl::Time, Transfer*>::iterator timer;
+};
+
+// A kept-alive connection: its libcurl handle, and the transfer it carries, if any.
+struct Connection {
+  CURL* easy = nullptr;
+  int fd = -1;
+  std::string origin;
+  Transfer* transfer = nullptr;
+  bool reused = false;   // carried a request before
+  bool writing = false;  // waiting for EPOLLOUT
+  absl::Time idle_since;
 };
 
 class HttpSender::Impl {
@@ -111,27 +158,26 @@ class HttpSender::Impl {
   Impl(SenderOptions options, AddressGuard guard)
       : options_(std::move(options)),
         guard_(std::move(guard)),
-        multi_(curl_multi_init()),
         epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
-        wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_in_flight));
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Impl::OnSocket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-    epoll_event ev{.events = EPOLLIN, .data = {.fd = wake_fd_}};
+        wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+        connector_(std::make_unique<Connector>(guard_, options_.connect_timeout,
+                                               options_.allow_http, options_.connect_threads,
+                                               [this] { Wake(); })) {
+    epoll_event ev{.events = EPOLLIN, .data = {.ptr = nullptr}};
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   }
   ~Impl() {
-    for (CURL* e : free_easy_) curl_easy_cleanup(e);
-    curl_multi_cleanup(multi_);
+    connector_.reset();  // joins the dialing threads, which wake the loop through wake_fd_
+    for (auto& [origin, conns] : idle_) {
+      for (Connection* c : conns) CloseConnection(c);
+    }
     close(wake_fd_);
     close(epoll_fd_);
   }
 
   absl::Status Ready() const {
-    if (multi_ == nullptr || epoll_fd_ < 0 || wake_fd_ < 0) {
-      return absl::InternalError("http sender: cannot create the curl multi handle or epoll");
+    if (epoll_fd_ < 0 || wake_fd_ < 0) {
+      return absl::InternalError("http sender: cannot create epoll or eventfd");
     }
     return absl::OkStatus();
   }
@@ -145,21 +191,22 @@ class HttpSender::Impl {
 
   void Submit(HttpRequest request, Completion done) {
     auto t = std::make_unique<Transfer>();
-    t->request = std::move(request);
     t->done = std::move(done);
+    t->timeout = request.timeout;
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     bool wake = false;
+    bool queued = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!stopping_) {
-        // The sender takes the whole queue at once: only the first request of a burst
-        // needs to wake it.
-        wake = incoming_.empty();
-        incoming_.push_back(std::move(t));
-        t = nullptr;
+        // The loop takes the whole queue at once: only the first request of a burst needs
+        // to wake it, and none submitted from the loop itself (completions submit more).
+        wake = incoming_.empty() && std::this_thread::get_id() != loop_id_;
+        incoming_.emplace_back(std::move(t), std::move(request));
+        queued = true;
       }
     }
-    if (t != nullptr) {
+    if (!queued) {
       Finish(std::move(t), FailureKind::kAborted, "sender stopped");
       return;
     }
@@ -186,86 +233,66 @@ class HttpSender::Impl {
     (void)!write(wake_fd_, &one, sizeof(one));
   }
   void Loop();
-  int WaitMillis() const;
+  int WaitMillis(absl::Time now) const;
   void TakeIncoming();
-  void StartTransfer(std::unique_ptr<Transfer> t);
-  CURL* NewEasy();
-  void ConfigureEasy(Transfer* t);
-  void ReapFinished();
+  void StartWaiting();
+  void Begin(std::unique_ptr<Transfer> t, HttpRequest request);
+  const Target& TargetOf(const std::string& url);
+  void Dial(Transfer* t);
+  void TakeConnections();
+  void Bind(Transfer* t, Connection* c);
+  void Write(Connection* c);
+  void Read(Connection* c);
+  void OnEvent(Connection* c, uint32_t events);
+  void Succeeded(Connection* c);
+  void Broke(Connection* c, std::string error);
+  void Expire(absl::Time now);
+  void SweepIdle(absl::Time now);
+  void Watch(Connection* c, bool writing);
+  void CloseConnection(Connection* c);
+  void DropIdle(Connection* c);
+  void Complete(Transfer* t, FailureKind failure, std::string error);
   void AbortAll();
   void Finish(std::unique_ptr<Transfer> t, FailureKind failure, std::string error);
 
-  static int OnSocket(CURL* easy, curl_socket_t fd, int what, void* user, void* socket_data);
-  static int OnTimer(CURLM* multi, long timeout_ms, void* user);
-  static size_t OnBody(char* data, size_t size, size_t n, void* user);
-  static size_t OnHeader(char* data, size_t size, size_t n, void* user);
-  static curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* addr);
-
   const SenderOptions options_;
   const AddressGuard guard_;
-  CURLM* const multi_;
   const int epoll_fd_;
-  const int wake_fd_;  // eventfd: Submit() and Stop() wake the loop through it
+  const int wake_fd_;  // eventfd: Submit(), Stop() and finished dials wake the loop
+  std::unique_ptr<Connector> connector_;
   std::thread thread_;
+  std::thread::id loop_id_;
   std::atomic<int> in_flight_{0};
 
   std::mutex mu_;  // guards incoming_, stopping_, abort_at_
-  std::vector<std::unique_ptr<Transfer>> incoming_;
+  std::vector<std::pair<std::unique_ptr<Transfer>, HttpRequest>> incoming_;
   bool stopping_ = false;
   absl::Time abort_at_;
 
-  // Sender thread only.
-  std::vector<std::unique_ptr<Transfer>> taken_;
-  std::deque<std::unique_ptr<Transfer>> waiting_;
-  int active_ = 0;
-  std::unordered_set<Transfer*> active_set_;
-  std::vector<CURL*> free_easy_;
-  absl::Time timer_at_ = absl::InfiniteFuture();  // when libcurl wants its timeout action
+  // Loop thread only.
+  std::vector<std::pair<std::unique_ptr<Transfer>, HttpRequest>> taken_;
+  std::deque<std::pair<std::unique_ptr<Transfer>, HttpRequest>> waiting_;
+  int active_ = 0;        // transfers dialing or on a connection
+  bool aborted_ = false;  // AbortAll() ran: finished dials are not used any more
+  uint64_t next_dial_ = 0;
+  absl::flat_hash_map<uint64_t, Transfer*> dialing_;
+  absl::flat_hash_map<Connection*, std::unique_ptr<Transfer>> busy_;  // owns bound transfers
+  absl::flat_hash_map<std::string, std::vector<Connection*>> idle_;   // most recent last
+  absl::flat_hash_map<std::string, Target> targets_;                  // by URL
+  std::multimap<absl::Time, Transfer*> timers_;                       // deadlines on the wire
+  absl::Time next_sweep_;
+  char buf_[kReadChunk];
 };
 
-// libcurl tells which sockets to watch for what (CURLMOPT_SOCKETFUNCTION); the loop waits on
-// them with epoll and hands back only the sockets that are ready, so the work per wakeup
-// is proportional to what happened, not to the number of connections.
-int HttpSender::Impl::OnSocket(CURL*, curl_socket_t fd, int what, void* user, void* socket_data) {
-  auto* self = static_cast<Impl*>(user);
-  if (what == CURL_POLL_REMOVE) {
-    epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);  // may be closed already
-    return 0;
-  }
-  epoll_event ev{.events = 0, .data = {.fd = fd}};
-  if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
-  if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-  if (socket_data == nullptr) {
-    if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST) {
-      epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
-    }
-    curl_multi_assign(self->multi_, fd, self);  // marks the socket as registered
-  } else if (epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
-    epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-  }
-  return 0;
-}
-
-int HttpSender::Impl::OnTimer(CURLM*, long timeout_ms, void* user) {
-  auto* self = static_cast<Impl*>(user);
-  self->timer_at_ =
-      timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
-  return 0;
-}
-
-int HttpSender::Impl::WaitMillis() const {
-  constexpr int64_t kMaxWaitMs = 1000;  // stop requests arrive through wake_fd_ anyway
-  if (timer_at_ == absl::InfiniteFuture()) return kMaxWaitMs;
-  const int64_t ms =
-      absl::ToInt64Milliseconds(absl::Ceil(timer_at_ - absl::Now(), absl::Milliseconds(1)));
-  return static_cast<int>(std::clamp<int64_t>(ms, 0, kMaxWaitMs));
-}
-
 void HttpSender::Impl::Loop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    loop_id_ = std::this_thread::get_id();
+  }
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
-  int running = 0;
   while (true) {
+    TakeConnections();
     TakeIncoming();
     bool stopping;
     bool incoming;
@@ -278,32 +305,34 @@ void HttpSender::Impl::Loop() {
     }
     // A request submitted just before Stop() may still sit in incoming_: take it first.
     if (stopping && active_ == 0 && waiting_.empty() && !incoming) return;
-    if (stopping && absl::Now() >= abort_at) {
-      AbortAll();
-      return;
+    absl::Time now = absl::Now();
+    if (stopping && !aborted_ && now >= abort_at) {
+      AbortAll();  // dials still running come back aborted
+      continue;
     }
-    int wait = incoming ? 0 : WaitMillis();
+    int wait = incoming ? 0 : WaitMillis(now);
     if (stopping) wait = std::min(wait, 50);
     const int n = epoll_wait(epoll_fd_, events, kMaxEvents, wait);
     for (int i = 0; i < n; ++i) {
-      const int fd = events[i].data.fd;
-      if (fd == wake_fd_) {
+      if (events[i].data.ptr == nullptr) {
         uint64_t count;
         (void)!read(wake_fd_, &count, sizeof(count));
         continue;
       }
-      int flags = 0;
-      if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
-      if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
-      if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-      curl_multi_socket_action(multi_, fd, flags, &running);
+      OnEvent(static_cast<Connection*>(events[i].data.ptr), events[i].events);
     }
-    if (timer_at_ <= absl::Now()) {
-      timer_at_ = absl::InfiniteFuture();
-      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-    }
-    ReapFinished();
+    now = absl::Now();
+    Expire(now);
+    if (now >= next_sweep_) SweepIdle(now);
+    StartWaiting();
   }
+}
+
+int HttpSender::Impl::WaitMillis(absl::Time now) const {
+  absl::Time until = next_sweep_;
+  if (!timers_.empty()) until = std::min(until, timers_.begin()->first);
+  const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(until - now, absl::Milliseconds(1)));
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
 }
 
 void HttpSender::Impl::TakeIncoming() {
@@ -313,100 +342,269 @@ void HttpSender::Impl::TakeIncoming() {
   }
   for (auto& t : taken_) waiting_.push_back(std::move(t));
   taken_.clear();
+  StartWaiting();
+}
+
+void HttpSender::Impl::StartWaiting() {
   while (!waiting_.empty() && active_ < options_.max_in_flight) {
-    std::unique_ptr<Transfer> t = std::move(waiting_.front());
+    auto [t, request] = std::move(waiting_.front());
     waiting_.pop_front();
-    StartTransfer(std::move(t));
+    Begin(std::move(t), std::move(request));
   }
 }
 
-void HttpSender::Impl::StartTransfer(std::unique_ptr<Transfer> t) {
-  if (free_easy_.empty()) {
-    t->easy = NewEasy();
-  } else {
-    t->easy = free_easy_.back();
-    free_easy_.pop_back();
-  }
-  t->guard = &guard_;
-  t->max_body = options_.max_response_bytes;
-  ConfigureEasy(t.get());
+const Target& HttpSender::Impl::TargetOf(const std::string& url) {
+  auto it = targets_.find(url);
+  if (it != targets_.end()) return it->second;
+  if (targets_.size() >= kMaxCachedTargets) targets_.clear();
+  return targets_.emplace(url, ParseTarget(url, options_.allow_http)).first->second;
+}
+
+// Formats the request and sends it on an idle connection to its origin, or dials one.
+void HttpSender::Impl::Begin(std::unique_ptr<Transfer> t, HttpRequest request) {
   t->start = absl::Now();
-  if (curl_multi_add_handle(multi_, t->easy) != CURLM_OK) {
-    Finish(std::move(t), FailureKind::kConnect, "curl_multi_add_handle failed");
+  t->deadline = t->start + request.timeout;
+  const Target& target = TargetOf(request.url);
+  if (target.failure != FailureKind::kNone) {
+    Finish(std::move(t), target.failure, target.error);
     return;
   }
-  ++active_;
-  active_set_.insert(t.release());  // owned through active_set_ until ReapFinished
-}
-
-// An easy handle with the options every request shares; handles are reused, and options
-// stay set across transfers.
-CURL* HttpSender::Impl::NewEasy() {
-  CURL* e = curl_easy_init();
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, options_.allow_http ? "http,https" : "https");
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnBody);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::OnOpenSocket);
-  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  // No proxy from http_proxy/https_proxy: the SSRF guard must see the subscriber's own
-  // address, not a proxy's (and libcurl then skips reading the environment per request).
-  curl_easy_setopt(e, CURLOPT_PROXY, "");
-  return e;
-}
-
-void HttpSender::Impl::ConfigureEasy(Transfer* t) {
-  CURL* e = t->easy;
-  curl_slist* list = nullptr;
-  std::string line;
-  for (const auto& [name, value] : t->request.headers) {
-    line.clear();
-    absl::StrAppend(&line, name, ": ", value);
-    list = curl_slist_append(list, line.c_str());
+  bool user_agent = false;
+  size_t size = target.head.size() + request.body.size() + 64;
+  for (const auto& [name, value] : request.headers) {
+    if (HasLineBreak(name) || HasLineBreak(value) || name.empty()) {
+      Finish(std::move(t), FailureKind::kInvalidTarget, "header with a line break or no name");
+      return;
+    }
+    user_agent |= absl::EqualsIgnoreCase(name, "user-agent");
+    size += name.size() + value.size() + 4;
   }
-  list = curl_slist_append(list, "Expect:");
-  t->headers.reset(list);
-  curl_easy_setopt(e, CURLOPT_URL, t->request.url.c_str());
-  curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request.body.size()));
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(t->request.timeout)));
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t);
+  t->wire.reserve(size + options_.user_agent.size());
+  t->wire.append(target.head);
+  if (!user_agent) absl::StrAppend(&t->wire, "User-Agent: ", options_.user_agent, "\r\n");
+  for (const auto& [name, value] : request.headers) {
+    absl::StrAppend(&t->wire, name, ": ", value, "\r\n");
+  }
+  absl::StrAppend(&t->wire, "Content-Length: ", request.body.size(), "\r\n\r\n");
+  t->wire.append(request.body);
+  t->origin = target.origin;
+  ++active_;
+  Transfer* raw = t.get();
+  auto idle = idle_.find(raw->origin);
+  if (idle != idle_.end() && !idle->second.empty()) {
+    Connection* c = idle->second.back();
+    idle->second.pop_back();
+    busy_[c] = std::move(t);
+    Bind(raw, c);
+    return;
+  }
+  const uint64_t id = ++next_dial_;
+  dialing_[id] = t.release();
+  connector_->Connect(id, raw->origin, raw->deadline);
 }
 
-void HttpSender::Impl::ReapFinished() {
-  int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    Transfer* raw = nullptr;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &raw);
-    std::unique_ptr<Transfer> t(raw);
-    active_set_.erase(raw);
-    const CURLcode code = msg->data.result;
-    curl_multi_remove_handle(multi_, t->easy);
-    --active_;
-    long status = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    t->response.status = static_cast<int>(status);
-    free_easy_.push_back(t->easy);
-    t->easy = nullptr;
-    if (code == CURLE_OK) {
-      Finish(std::move(t), FailureKind::kNone, "");
-    } else {
-      const bool blocked = t->blocked;
-      std::string error = blocked ? "address refused by the SSRF guard" : curl_easy_strerror(code);
-      Finish(std::move(t), Classify(code, blocked), std::move(error));
+// Sends a transfer again on a fresh connection.
+void HttpSender::Impl::Dial(Transfer* t) {
+  const uint64_t id = ++next_dial_;
+  dialing_[id] = t;
+  connector_->Connect(id, t->origin, t->deadline);
+}
+
+void HttpSender::Impl::TakeConnections() {
+  std::vector<Connector::Result> results;
+  connector_->TakeResults(&results);
+  for (Connector::Result& r : results) {
+    auto it = dialing_.find(r.id);
+    std::unique_ptr<Transfer> t(it->second);
+    dialing_.erase(it);
+    if (r.easy != nullptr && aborted_) {
+      curl_easy_cleanup(r.easy);
+      r = {.failure = FailureKind::kAborted, .error = "sender stopped"};
+    }
+    if (r.easy == nullptr) {
+      --active_;
+      Finish(std::move(t), r.failure, std::move(r.error));
+      continue;
+    }
+    auto* c = new Connection{.easy = r.easy, .fd = r.fd, .origin = t->origin};
+    epoll_event ev{.events = EPOLLIN | EPOLLRDHUP, .data = {.ptr = c}};
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c->fd, &ev);
+    Transfer* raw = t.get();
+    busy_[c] = std::move(t);
+    Bind(raw, c);
+  }
+}
+
+void HttpSender::Impl::Bind(Transfer* t, Connection* c) {
+  c->transfer = t;
+  t->conn = c;
+  t->sent = 0;
+  ++t->sends;
+  t->parser.emplace(options_.max_response_bytes);
+  t->timer = timers_.emplace(t->deadline, t);
+  Write(c);
+}
+
+void HttpSender::Impl::Watch(Connection* c, bool writing) {
+  if (c->writing == writing) return;
+  c->writing = writing;
+  epoll_event ev{.events = EPOLLIN | EPOLLRDHUP | (writing ? EPOLLOUT : 0u), .data = {.ptr = c}};
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+void HttpSender::Impl::Write(Connection* c) {
+  Transfer* t = c->transfer;
+  while (t->sent < t->wire.size()) {
+    size_t n = 0;
+    const CURLcode rc =
+        curl_easy_send(c->easy, t->wire.data() + t->sent, t->wire.size() - t->sent, &n);
+    if (rc == CURLE_AGAIN) {
+      Watch(c, true);
+      return;
+    }
+    if (rc != CURLE_OK) {
+      Broke(c, absl::StrCat("send failed: ", curl_easy_strerror(rc)));
+      return;
+    }
+    t->sent += n;
+  }
+  Watch(c, false);
+}
+
+void HttpSender::Impl::OnEvent(Connection* c, uint32_t events) {
+  if (c->transfer == nullptr) {
+    // An idle connection became readable: the server closed it (or, over TLS, sent a
+    // session ticket, which curl_easy_recv consumes and then reports no data).
+    size_t n = 0;
+    if (curl_easy_recv(c->easy, buf_, sizeof(buf_), &n) != CURLE_AGAIN) DropIdle(c);
+    return;
+  }
+  if ((events & EPOLLOUT) && c->transfer->sent < c->transfer->wire.size()) {
+    Write(c);
+    if (c->transfer == nullptr) return;  // the write broke the connection
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP)) Read(c);
+}
+
+void HttpSender::Impl::Read(Connection* c) {
+  Transfer* t = c->transfer;
+  while (true) {
+    size_t n = 0;
+    const CURLcode rc = curl_easy_recv(c->easy, buf_, sizeof(buf_), &n);
+    if (rc == CURLE_AGAIN) return;
+    if (rc != CURLE_OK) {
+      Broke(c, curl_easy_strerror(rc));
+      return;
+    }
+    const ResponseParser::Result r =
+        n == 0 ? t->parser->Finish() : t->parser->Feed(absl::string_view(buf_, n));
+    if (r == ResponseParser::Result::kDone) {
+      Succeeded(c);
+      return;
+    }
+    if (r == ResponseParser::Result::kError) {
+      Broke(c, t->parser->error());
+      return;
     }
   }
+}
+
+// The response is complete: the connection goes back to the pool if it may carry another.
+void HttpSender::Impl::Succeeded(Connection* c) {
+  Transfer* t = c->transfer;
+  t->response.status = t->parser->status();
+  t->response.body = t->parser->body();
+  t->response.retry_after = t->parser->retry_after();
+  const bool keep = t->parser->keep_alive();
+  auto owned = std::move(busy_[c]);
+  busy_.erase(c);
+  timers_.erase(t->timer);
+  c->transfer = nullptr;
+  if (keep) {
+    c->reused = true;
+    c->idle_since = absl::Now();
+    idle_[c->origin].push_back(c);
+  } else {
+    CloseConnection(c);
+  }
+  --active_;
+  Finish(std::move(owned), FailureKind::kNone, "");
+}
+
+// The connection failed under a transfer. A reused connection that broke before any byte of
+// the answer most likely was closed by the server while idle: the request goes once more,
+// on a fresh connection. Otherwise the transfer fails as a connection failure.
+void HttpSender::Impl::Broke(Connection* c, std::string error) {
+  Transfer* t = c->transfer;
+  const bool again = c->reused && !t->parser->started() && t->sends < kMaxSendsPerRequest;
+  auto owned = std::move(busy_[c]);
+  busy_.erase(c);
+  timers_.erase(t->timer);
+  c->transfer = nullptr;
+  t->conn = nullptr;
+  CloseConnection(c);
+  if (again) {
+    Dial(owned.release());
+    return;
+  }
+  --active_;
+  Finish(std::move(owned), FailureKind::kConnect, std::move(error));
+}
+
+void HttpSender::Impl::Expire(absl::Time now) {
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    Transfer* t = timers_.begin()->second;
+    Connection* c = t->conn;
+    auto owned = std::move(busy_[c]);
+    busy_.erase(c);
+    timers_.erase(timers_.begin());
+    c->transfer = nullptr;
+    CloseConnection(c);
+    --active_;
+    Finish(std::move(owned), FailureKind::kTimeout,
+           absl::StrCat("timed out after ", absl::FormatDuration(t->timeout)));
+  }
+}
+
+// Closes connections idle for longer than kMaxIdle, and the oldest ones beyond
+// max_in_flight idle connections.
+void HttpSender::Impl::SweepIdle(absl::Time now) {
+  next_sweep_ = now + kSweepEvery;
+  size_t total = 0;
+  for (auto& [origin, conns] : idle_) total += conns.size();
+  size_t excess = total > static_cast<size_t>(options_.max_in_flight)
+                      ? total - static_cast<size_t>(options_.max_in_flight)
+                      : 0;
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    std::vector<Connection*>& conns = it->second;
+    size_t drop = 0;  // the oldest are first
+    while (drop < conns.size() && (now - conns[drop]->idle_since > kMaxIdle || excess > 0)) {
+      CloseConnection(conns[drop]);
+      if (excess > 0) --excess;
+      ++drop;
+    }
+    conns.erase(conns.begin(), conns.begin() + static_cast<ptrdiff_t>(drop));
+    if (conns.empty()) {
+      idle_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void HttpSender::Impl::DropIdle(Connection* c) {
+  auto it = idle_.find(c->origin);
+  if (it != idle_.end()) {
+    auto& conns = it->second;
+    conns.erase(std::remove(conns.begin(), conns.end(), c), conns.end());
+  }
+  CloseConnection(c);
+}
+
+void HttpSender::Impl::CloseConnection(Connection* c) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  curl_easy_cleanup(c->easy);  // closes the socket (and the TLS session)
+  delete c;
 }
 
 void HttpSender::Impl::AbortAll() {
@@ -415,17 +613,18 @@ void HttpSender::Impl::AbortAll() {
     for (auto& t : incoming_) waiting_.push_back(std::move(t));
     incoming_.clear();
   }
-  for (Transfer* raw : active_set_) {
-    std::unique_ptr<Transfer> t(raw);
-    curl_multi_remove_handle(multi_, t->easy);
-    curl_easy_cleanup(t->easy);
-    t->easy = nullptr;
+  aborted_ = true;
+  connector_->Abort();
+  for (auto& [c, t] : busy_) {
+    timers_.erase(t->timer);
+    c->transfer = nullptr;
+    CloseConnection(c);
+    --active_;
     Finish(std::move(t), FailureKind::kAborted, "sender stopped");
   }
-  active_set_.clear();
-  active_ = 0;
+  busy_.clear();
   while (!waiting_.empty()) {
-    std::unique_ptr<Transfer> t = std::move(waiting_.front());
+    auto t = std::move(waiting_.front().first);
     waiting_.pop_front();
     Finish(std::move(t), FailureKind::kAborted, "sender stopped");
   }
@@ -440,34 +639,6 @@ void HttpSender::Impl::Finish(std::unique_ptr<Transfer> t, FailureKind failure, 
   t.reset();
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   done(std::move(response));
-}
-
-size_t HttpSender::Impl::OnBody(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const size_t len = size * n;
-  std::string& body = t->response.body;
-  if (body.size() < t->max_body) body.append(data, std::min(len, t->max_body - body.size()));
-  return len;
-}
-
-size_t HttpSender::Impl::OnHeader(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const size_t len = size * n;
-  absl::string_view line(data, len);
-  if (line.size() > 12 && absl::StartsWithIgnoreCase(line, "retry-after:")) {
-    t->response.retry_after = std::string(absl::StripAsciiWhitespace(line.substr(12)));
-  }
-  return len;
-}
-
-curl_socket_t HttpSender::Impl::OnOpenSocket(void* user, curlsocktype purpose,
-                                             curl_sockaddr* addr) {
-  auto* t = static_cast<Transfer*>(user);
-  if (!t->guard->Allowed(&addr->addr)) {
-    t->blocked = true;
-    return CURL_SOCKET_BAD;
-  }
-  return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
 HttpSender::HttpSender(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

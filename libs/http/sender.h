@@ -45,6 +45,8 @@ struct SenderOptions {
   int max_in_flight = 256;
   size_t max_response_bytes = 4096;
   absl::Duration connect_timeout = absl::Seconds(5);
+  // Threads that open connections (DNS, connect, TLS handshake), started as needed.
+  int connect_threads = 16;
   bool allow_http = false;  // plain http:// targets (tests, local development)
   std::string user_agent = "hookrelay/0.1";
   absl::Status Validate() const;

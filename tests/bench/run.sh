@@ -112,7 +112,7 @@ cleanup() {
     kill -KILL "$pid" 2>/dev/null || true
   done
   wait 2>/dev/null || true
-  rm -rf "$TMP"
+  [[ -n ${BENCH_KEEP_TMP:-} ]] && cp -r "$TMP" "$OUT/tmp"; rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM
@@ -269,14 +269,12 @@ WORKER_NAMES=()
 # start_worker MAX_IN_FLIGHT [COUNT]: COUNT (default --workers) delivery-workers in one
 # consumer group; the single benchmark hook may use every slot of each.
 start_worker() {
-  local per_hook=() i name
-  "$WORKER_BIN" --helpfull 2>&1 | grep -q -- '--max_in_flight_per_hook' &&
-    per_hook=(--max_in_flight_per_hook="$1")
+  local i name
   WORKER_METRICS=(); WORKER_NAMES=()
   for i in $(seq 1 "${2:-$WORKERS}"); do
     name=worker$( (( i > 1 )) && echo "$i" || true)
     start "$name" "$WORKER_BIN" --redis_url="$REDIS_URL" --metrics_address=127.0.0.1:0 \
-      --allow_cidrs=127.0.0.0/8 --allow_http --max_in_flight="$1" "${per_hook[@]}" \
+      --allow_cidrs=127.0.0.0/8 --allow_http --max_in_flight="$1" --max_in_flight_per_hook="$1" \
       --consumer_name="bench-$i"
     WORKER_NAMES+=("$name")
     WORKER_METRICS+=("http://127.0.0.1:$(log_field "$name" metrics_port)/metrics")
