@@ -45,14 +45,22 @@ std::shared_ptr<const v1::Event> EventCache::Find(const std::string& key) const 
   return it == events_.end() ? nullptr : it->second;
 }
 
-void EventCache::Put(const std::string& key, std::shared_ptr<const v1::Event> event) {
+void EventCache::Put(const std::string& key, std::shared_ptr<const v1::Event> event, size_t bytes) {
+  const size_t charged = bytes + key.size();
   std::lock_guard<std::mutex> lock(mu_);
-  if (!events_.emplace(key, std::move(event)).second) return;
-  order_.push_back(key);
-  while (order_.size() > capacity_) {
-    events_.erase(order_.front());
+  if (charged > capacity_bytes_ || !events_.emplace(key, std::move(event)).second) return;
+  order_.emplace_back(key, charged);
+  bytes_ += charged;
+  while (bytes_ > capacity_bytes_) {
+    events_.erase(order_.front().first);
+    bytes_ -= order_.front().second;
     order_.pop_front();
   }
+}
+
+size_t EventCache::bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_;
 }
 
 }  // namespace hookrelay::worker

@@ -47,19 +47,23 @@ class HookCache {
   absl::flat_hash_map<std::string, std::shared_ptr<const CachedHook>> hooks_;
 };
 
-// Events by Redis key; holds at most `capacity`, evicting the oldest inserted. Events never
-// change, so entries need no expiry. Thread-safe.
+// Events by Redis key; holds at most `capacity_bytes` of stored events, evicting the oldest
+// inserted (payloads go up to the registry's limit, so a count would not bound memory).
+// Events never change, so entries need no expiry. Thread-safe.
 class EventCache {
  public:
-  explicit EventCache(size_t capacity) : capacity_(capacity) {}
+  explicit EventCache(size_t capacity_bytes) : capacity_bytes_(capacity_bytes) {}
   std::shared_ptr<const v1::Event> Find(const std::string& key) const;
-  void Put(const std::string& key, std::shared_ptr<const v1::Event> event);
+  // `bytes`: the event's stored size.
+  void Put(const std::string& key, std::shared_ptr<const v1::Event> event, size_t bytes);
+  size_t bytes() const;
 
  private:
-  const size_t capacity_;
+  const size_t capacity_bytes_;
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const v1::Event>> events_;
-  std::deque<std::string> order_;
+  std::deque<std::pair<std::string, size_t>> order_;  // key, bytes charged
+  size_t bytes_ = 0;
 };
 
 }  // namespace hookrelay::worker

@@ -96,7 +96,7 @@ absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
       } else if (!r.is_nil()) {
         auto event = std::make_shared<v1::Event>();
         if (event->ParseFromString(r.str)) {
-          events_.Put(key, event);
+          events_.Put(key, event, r.str.size());
           fetched_events.emplace(key, std::move(event));
         }
       }

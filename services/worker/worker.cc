@@ -57,7 +57,7 @@ Worker::Worker(WorkerOptions options, core::Clock& clock, WorkerMetrics& metrics
       publisher_(hook_store_, event_store_, clock_),
       hooks_(options_.hook_cache_ttl),
       slots_(options_.max_in_flight_per_hook, options_.stalled_hook_after),
-      events_(options_.event_cache_size) {}
+      events_(options_.event_cache_bytes) {}
 
 Worker::~Worker() { Shutdown(); }
 

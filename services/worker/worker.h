@@ -56,7 +56,9 @@ struct WorkerOptions {
   absl::Duration retention = absl::Hours(24 * 30);
   // Hook changes reach the cache at once through pub/sub; the TTL is the safety net.
   absl::Duration hook_cache_ttl = absl::Seconds(30);
-  size_t event_cache_size = 20000;
+  // Events fetched for delivery are kept for the next deliveries of the same event (fan-out
+  // tasks arrive together), up to this many bytes.
+  size_t event_cache_bytes = 8 << 20;
   absl::Duration maintenance_interval = absl::Milliseconds(200);
   std::vector<std::string> allow_cidrs;
   bool allow_http = false;
