@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/ascii.h"
+#include "absl/synchronization/mutex.h"
 #include "libs/core/flags.h"
 #include "libs/core/shutdown.h"
 #include "libs/telemetry/admin_server.h"
@@ -32,6 +33,9 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 namespace hr = hookrelay;
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built with absl::Mutex deadlock detection on; gRPC locks its mutexes
+  // per call, and the cycle bookkeeping cost ~7 % of the registry's CPU when publishing.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   hr::core::BlockShutdownSignals();
   if (absl::Status st =
           hr::core::ParseFlagsWithEnvironment(argc, argv, "webhook-registry", nullptr);
