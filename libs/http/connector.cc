@@ -60,12 +60,13 @@ FailureKind Classify(CURLcode code, bool blocked) {
 
 }  // namespace
 
-Connector::Connector(const AddressGuard& guard, absl::Duration connect_timeout, bool allow_http,
-                     int max_threads, std::function<void()> wake)
+Connector::Connector(const AddressGuard& guard, const SenderOptions& options,
+                     std::function<void()> wake)
     : guard_(guard),
-      connect_timeout_(connect_timeout),
-      allow_http_(allow_http),
-      max_threads_(std::max(1, max_threads)),
+      connect_timeout_(options.connect_timeout),
+      allow_http_(options.allow_http),
+      max_threads_(std::max(1, options.connect_threads)),
+      ca_file_(options.ca_file),
       wake_(std::move(wake)) {}
 
 Connector::~Connector() {
@@ -159,6 +160,7 @@ Connector::Result Connector::DialOne(const Dial& d) {
   curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, allow_http_ ? "http,https" : "https");
+  if (!ca_file_.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, ca_file_.c_str());
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   // No proxy from http_proxy/https_proxy: the guard must see the subscriber's own address.
   curl_easy_setopt(e, CURLOPT_PROXY, "");

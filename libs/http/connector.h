@@ -35,8 +35,8 @@ class Connector {
   };
 
   // `wake` runs (on a dialing thread) whenever a result is ready.
-  Connector(const AddressGuard& guard, absl::Duration connect_timeout, bool allow_http,
-            int max_threads, std::function<void()> wake);
+  // Uses options' connect_timeout, allow_http, connect_threads and ca_file.
+  Connector(const AddressGuard& guard, const SenderOptions& options, std::function<void()> wake);
   ~Connector();  // Abort(), joins the threads, closes results nobody took
 
   // Dials `origin` ("scheme://host:port") for request `id`, giving up at `deadline`.
@@ -59,6 +59,7 @@ class Connector {
   const absl::Duration connect_timeout_;
   const bool allow_http_;
   const int max_threads_;
+  const std::string ca_file_;
   const std::function<void()> wake_;
   std::atomic<bool> abort_{false};
 

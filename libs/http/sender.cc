@@ -121,6 +121,9 @@ absl::Status SenderOptions::Validate() const {
   if (connect_threads < 1 || connect_threads > 256) {
     return absl::InvalidArgumentError("connect_threads: must be in [1, 256]");
   }
+  if (!ca_file.empty() && access(ca_file.c_str(), R_OK) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("ca_file: cannot read ", ca_file));
+  }
   return absl::OkStatus();
 }
 
@@ -160,9 +163,7 @@ class HttpSender::Impl {
         guard_(std::move(guard)),
         epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
         wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-        connector_(std::make_unique<Connector>(guard_, options_.connect_timeout,
-                                               options_.allow_http, options_.connect_threads,
-                                               [this] { Wake(); })) {
+        connector_(std::make_unique<Connector>(guard_, options_, [this] { Wake(); })) {
     epoll_event ev{.events = EPOLLIN, .data = {.ptr = nullptr}};
     epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   }

@@ -48,6 +48,8 @@ struct SenderOptions {
   // Threads that open connections (DNS, connect, TLS handshake), started as needed.
   int connect_threads = 16;
   bool allow_http = false;  // plain http:// targets (tests, local development)
+  // PEM bundle of the CAs that subscribers' certificates must chain to; empty: the system's.
+  std::string ca_file;
   std::string user_agent = "hookrelay/0.1";
   absl::Status Validate() const;
 };

@@ -18,11 +18,13 @@ ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[:password@
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9092", "/metrics, /healthz, /readyz");
 ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Prefix of every Redis key");
 ABSL_FLAG(int, max_in_flight, 256, "HTTP requests in flight per worker");
-ABSL_FLAG(int, senders, 2, "HTTP sender threads (each its own libcurl multi handle)");
+ABSL_FLAG(int, senders, 2, "HTTP sender threads (each with its own connections and epoll loop)");
 ABSL_FLAG(int, max_in_flight_per_hook, 32, "HTTP requests in flight to one webhook");
 ABSL_FLAG(int, batch_size, 128, "Stream entries read per XREADGROUP");
 ABSL_FLAG(std::string, allow_cidrs, "", "Comma-separated CIDRs exempt from the SSRF guard");
 ABSL_FLAG(bool, allow_http, false, "Allow plain http:// targets");
+ABSL_FLAG(std::string, ca_file, "",
+          "PEM bundle of the CAs subscribers' certificates must chain to (default: the system's)");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25), "Graceful shutdown deadline");
 ABSL_FLAG(absl::Duration, visibility_timeout, absl::Seconds(60), "Reclaim entries idle this long");
 ABSL_FLAG(int, max_reclaims, 5, "Fail an entry reclaimed more often than this");
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
   o.batch_size = absl::GetFlag(FLAGS_batch_size);
   o.allow_cidrs = absl::StrSplit(absl::GetFlag(FLAGS_allow_cidrs), ',', absl::SkipEmpty());
   o.allow_http = absl::GetFlag(FLAGS_allow_http);
+  o.ca_file = absl::GetFlag(FLAGS_ca_file);
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   o.visibility_timeout = absl::GetFlag(FLAGS_visibility_timeout);
   o.max_reclaims = absl::GetFlag(FLAGS_max_reclaims);

@@ -70,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, co
   http::SenderOptions sender;
   sender.max_in_flight = w->options_.max_in_flight;
   sender.allow_http = w->options_.allow_http;
+  sender.ca_file = w->options_.ca_file;
   sender.user_agent = w->options_.user_agent;
   for (int i = 0; i < w->options_.senders; ++i) {
     auto s = http::HttpSender::Start(sender, *guard);

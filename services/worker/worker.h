@@ -33,7 +33,7 @@ struct WorkerOptions {
   // Unique per process: the name of this consumer in the workers' group.
   std::string consumer_name = "worker";
   int max_in_flight = 256;
-  // HTTP sender threads, each with its own libcurl multi handle and connections; requests
+  // HTTP sender threads, each with its own epoll loop and connections; requests
   // are spread over them in turn. More than one uses more cores for the HTTP work.
   int senders = 2;
   // Requests in flight to one hook at most; more wait in the hook's queue. A hook at its
@@ -62,6 +62,7 @@ struct WorkerOptions {
   absl::Duration maintenance_interval = absl::Milliseconds(200);
   std::vector<std::string> allow_cidrs;
   bool allow_http = false;
+  std::string ca_file;  // PEM CA bundle for subscribers' certificates; empty: the system's
   std::string user_agent = "hookrelay/0.1";
   absl::Status Validate() const;
 };
@@ -73,7 +74,8 @@ struct WorkerOptions {
 // Threads and flow:
 //   reader      XREADGROUP a batch (only while fewer than max_in_flight are out) → one
 //               pipelined GET of the hooks and events not cached → render, sign → Submit
-//   sender      libcurl multi (HttpSender); completions go to the recorder's queue
+//   sender      HttpSender: kept-alive connections on epoll (libcurl dials them); completions
+//               go to the recorder's queue
 //   recorder    per batch of completions, one MULTI/EXEC pipeline: attempt records, status,
 //               retry-set ZADDs and XACKs together, so an ack never lands without its record
 //   maintainer  promotes due retries, reclaims entries of dead consumers, trims the stream,
