@@ -152,6 +152,10 @@ class RedisConnection::Impl {
                                                  ": ", ctx ? ctx->errstr : "out of memory"));
     }
     redisSetTimeout(ctx.get(), absl::ToTimeval(options_.command_timeout));
+    // hiredis frees its read buffer whenever it is empty and over 16 KiB, so every large
+    // pipelined reply (a batch of events, a stream read) grew a fresh buffer, often by mmap
+    // and page faults. Keep it.
+    ctx->reader->maxbuf = 0;
     ctx_ = std::move(ctx);
     if (!endpoint_.password.empty()) {
       Pipeline p;

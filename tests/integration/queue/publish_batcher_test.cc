@@ -71,11 +71,12 @@ class PublishBatcherTest : public ::testing::Test {
     });
   }
 
-  // EVALSHA calls Redis has served since the last CONFIG RESETSTAT.
-  long long ScriptCalls() {
+  // Calls of `command` Redis has served since the last CONFIG RESETSTAT.
+  long long Calls(absl::string_view command) {
     const std::string stats = redis_->Command({"INFO", "commandstats"}).value_or("");
+    const std::string prefix = absl::StrCat("cmdstat_", command, ":calls=");
     for (absl::string_view line : absl::StrSplit(stats, '\n')) {
-      if (!absl::ConsumePrefix(&line, "cmdstat_evalsha:calls=")) continue;
+      if (!absl::ConsumePrefix(&line, prefix)) continue;
       long long calls = 0;
       if (absl::SimpleAtoi(line.substr(0, line.find(',')), &calls)) return calls;
     }
@@ -131,9 +132,11 @@ TEST_F(PublishBatcherTest, ConcurrentCallersEachGetTheirOwnEventAndShareRoundTri
   }
   EXPECT_EQ(redis_->Command({"XLEN", keys_.Stream()}).value_or(""),
             absl::StrCat(answers.size() + 1));
-  // One script call per event, in far fewer round trips than events.
-  EXPECT_EQ(ScriptCalls(), static_cast<long long>(answers.size()));
+  // One task per event, written by one transaction per flush, in far fewer flushes than
+  // events.
+  EXPECT_EQ(Calls("xadd"), static_cast<long long>(answers.size()));
   const int64_t flushes = batcher.flushes() - flushes_before;
+  EXPECT_EQ(Calls("exec"), flushes);
   EXPECT_THAT(flushes, Lt(static_cast<int64_t>(answers.size()) / 2));
   EXPECT_EQ(batcher.published(), static_cast<int64_t>(answers.size()) + 1);
 }

@@ -4,8 +4,10 @@
 
 #include "libs/store/event_store.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -308,25 +310,59 @@ TEST_F(EventStoreTest, PublishBatchReturnsOutcomesInOrder) {
   EXPECT_THAT(events_.Get("acme", plans[3].event.id()), StatusIs(absl::StatusCode::kNotFound));
 }
 
-TEST_F(EventStoreTest, PublishBatchSendsOneScriptCallPerPlan) {
+TEST_F(EventStoreTest, PublishBatchWritesInOneTransactionAndScriptsOnlyIdempotentPlans) {
   const std::vector<std::string> hook_ids = CreateHooks("acme", 2);
-  ASSERT_OK(events_.Publish(MakePlan("acme", 2, {}), kNow).status());  // script cached
+  ASSERT_OK(events_.Publish(MakePlan("acme", 2, {}, "warm-up"), kNow).status());  // script cached
   ASSERT_OK(redis_->Command({"CONFIG", "RESETSTAT"}).status());
   std::vector<PublishPlan> plans;
   for (int i = 0; i < 10; ++i) plans.push_back(MakePlan("acme", 2, hook_ids));
+  plans.push_back(MakePlan("acme", 2, hook_ids, "key-1"));
   ASSERT_OK_AND_ASSIGN(std::vector<PublishOutcome> out, events_.PublishBatch(plans, kNow));
-  ASSERT_EQ(out.size(), 10u);
+  ASSERT_EQ(out.size(), 11u);
+  for (const PublishOutcome& o : out) EXPECT_EQ(o.kind, Kind::kPublished);
   EXPECT_THAT(
       redis_->Command({"INFO", "commandstats"}),
-      IsOkAndHolds(AllOf(HasSubstr("cmdstat_evalsha:calls=10,"),
-                         HasSubstr("cmdstat_xadd:calls=20,"), Not(HasSubstr("cmdstat_eval:")))));
+      IsOkAndHolds(AllOf(HasSubstr("cmdstat_watch:calls=1,"), HasSubstr("cmdstat_mget:calls=1,"),
+                         HasSubstr("cmdstat_exec:calls=1,"), HasSubstr("cmdstat_evalsha:calls=1,"),
+                         HasSubstr("cmdstat_xadd:calls=22,"), Not(HasSubstr("cmdstat_eval:")))));
+}
+
+// A hook change between the version read and the transaction (another registry's
+// UpdateWebhook) makes Redis refuse the EXEC: nothing is written, and the plans come back
+// stale to be planned again.
+TEST_F(EventStoreTest, VersionChangeDuringTheBatchWritesNothing) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 1);
+  ASSERT_OK_AND_ASSIGN(std::string version, redis_->Command({"GET", keys_.Version("acme")}));
+  long long v = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(version, &v));
+  // Another client keeps writing the version key (INCRBY 0: a write that leaves the value
+  // as it is), so the version read in round trip 1 matches but EXEC is often refused.
+  std::atomic<bool> stop{false};
+  std::thread bumper([&] {
+    auto other = RedisConnection::Connect(RedisOptions{.url = redis_->url()});
+    if (!other.ok()) return;
+    while (!stop) (void)(*other)->Command({"INCRBY", keys_.Version("acme"), "0"});
+  });
+  int published = 0;
+  int stale = 0;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_OK_AND_ASSIGN(auto out, events_.PublishBatch({MakePlan("acme", v, hook_ids)}, kNow));
+    (out[0].kind == Kind::kPublished ? published : stale)++;
+  }
+  stop = true;
+  bumper.join();
+  EXPECT_EQ(published + stale, 200);
+  EXPECT_GT(stale, 0);
+  EXPECT_GT(published, 0);
+  // Every published plan wrote its task, and no refused one did.
+  EXPECT_THAT(redis_->Command({"XLEN", keys_.Stream()}), IsOkAndHolds(std::to_string(published)));
 }
 
 TEST_F(EventStoreTest, PublishLoadsTheScriptAgainAfterRedisLostIt) {
   const std::vector<std::string> hook_ids = CreateHooks("acme", 1);
   ASSERT_OK(events_.Publish(MakePlan("acme", 1, hook_ids), kNow).status());
   ASSERT_OK(redis_->Command({"SCRIPT", "FLUSH"}).status());
-  const std::vector<PublishPlan> plans = {MakePlan("acme", 1, hook_ids),
+  const std::vector<PublishPlan> plans = {MakePlan("acme", 1, hook_ids, "key-1"),
                                           MakePlan("acme", 1, hook_ids)};
   ASSERT_OK_AND_ASSIGN(std::vector<PublishOutcome> out, events_.PublishBatch(plans, kNow));
   EXPECT_EQ(out[0].kind, Kind::kPublished);
