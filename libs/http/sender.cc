@@ -516,7 +516,9 @@ void HttpSender::Impl::Succeeded(Connection* c) {
   t->response.status = t->parser->status();
   t->response.body = t->parser->body();
   t->response.retry_after = t->parser->retry_after();
-  const bool keep = t->parser->keep_alive();
+  // An answer that came before the whole request was sent (an early 413, say) leaves the
+  // rest of the request on the connection: it cannot carry another.
+  const bool keep = t->parser->keep_alive() && t->sent == t->wire.size();
   auto owned = std::move(busy_[c]);
   busy_.erase(c);
   timers_.erase(t->timer);

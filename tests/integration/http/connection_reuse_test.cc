@@ -35,7 +35,10 @@ class ScriptedServer {
   };
   using Script = std::function<Answer(int request)>;
 
-  explicit ScriptedServer(Script script) : script_(std::move(script)) {
+  // `early`: answer as soon as a request's head has arrived, then read and drop its body
+  // (as a server refusing an oversized body with 413 does).
+  explicit ScriptedServer(Script script, bool early = false)
+      : script_(std::move(script)), early_(early) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {htonl(INADDR_LOOPBACK)}};
     bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
@@ -74,6 +77,7 @@ class ScriptedServer {
   void ServeConnection(int c) {
     std::string in;
     char buf[4096];
+    bool answered = false;  // early mode: this request was answered after its head
     while (true) {
       const size_t head_end = in.find("\r\n\r\n");
       if (head_end != std::string::npos) {
@@ -82,10 +86,19 @@ class ScriptedServer {
         if (cl != std::string::npos) {
           (void)absl::SimpleAtoi(in.substr(cl + 16, in.find("\r\n", cl) - cl - 16), &body);
         }
+        Answer a;
+        if (early_ && !answered) {
+          a = script_(requests_++);
+          (void)!write(c, a.wire.data(), a.wire.size());
+          answered = true;
+        }
         if (in.size() >= head_end + 4 + body) {
           in.erase(0, head_end + 4 + body);
-          const Answer a = script_(requests_++);
-          (void)!write(c, a.wire.data(), a.wire.size());
+          if (!answered) {
+            a = script_(requests_++);
+            (void)!write(c, a.wire.data(), a.wire.size());
+          }
+          answered = false;
           if (a.close) return;
           continue;
         }
@@ -97,6 +110,7 @@ class ScriptedServer {
   }
 
   Script script_;
+  const bool early_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<int> connections_{0};
@@ -116,10 +130,11 @@ class ConnectionReuseTest : public ::testing::Test {
     sender_ = *std::move(s);
   }
 
-  HttpResponse SendOne(const std::string& url) {
+  HttpResponse SendOne(const std::string& url, std::string body = "{}") {
     std::mutex mu;
     std::optional<HttpResponse> got;
-    HttpRequest req{.url = url, .headers = {{"Content-Type", "application/json"}}, .body = "{}"};
+    HttpRequest req{
+        .url = url, .headers = {{"Content-Type", "application/json"}}, .body = std::move(body)};
     sender_->Submit(std::move(req), [&](HttpResponse r) {
       std::lock_guard<std::mutex> lock(mu);
       got = std::move(r);
@@ -185,6 +200,23 @@ TEST_F(ConnectionReuseTest, ChunkedAndCloseDelimitedAnswers) {
     EXPECT_EQ(until_close.retry_after, "7");
   }
   EXPECT_EQ(server.connections(), 3);  // the chunked answer kept its connection for the next
+}
+
+// An answer that arrives while the request body is still being sent completes the request,
+// and the connection (with the rest of the body still on it) is not reused.
+TEST_F(ConnectionReuseTest, EarlyAnswerBeforeTheBodyIsSentIsNotReused) {
+  ScriptedServer server(
+      [](int) {
+        return ScriptedServer::Answer{"HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n"};
+      },
+      /*early=*/true);
+  const HttpResponse big = SendOne(server.Url(), std::string(8 << 20, 'x'));
+  ASSERT_EQ(big.failure, FailureKind::kNone) << big.error;
+  EXPECT_EQ(big.status, 413);
+  const HttpResponse next = SendOne(server.Url());
+  ASSERT_EQ(next.failure, FailureKind::kNone) << next.error;
+  EXPECT_EQ(next.status, 413);
+  EXPECT_TRUE(WaitFor([&] { return server.connections() == 2; }, absl::Seconds(10)));
 }
 
 TEST_F(ConnectionReuseTest, GarbageAnswerIsAFailureNotReused) {
