@@ -35,7 +35,7 @@ struct WorkerOptions {
   int max_in_flight = 256;
   // HTTP sender threads, each with its own epoll loop and connections; requests
   // are spread over them in turn. More than one uses more cores for the HTTP work.
-  int senders = 2;
+  int senders = 1;
   // Requests in flight to one hook at most; more wait in the hook's queue. A hook at its
   // limit that finished nothing for `stalled_hook_after` has its queue put off for a while,
   // so one slow or dead endpoint cannot take every slot.
