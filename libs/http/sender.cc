@@ -399,12 +399,10 @@ void HttpSender::Impl::Begin(std::unique_ptr<Transfer> t, HttpRequest request) {
     Bind(raw, c);
     return;
   }
-  const uint64_t id = ++next_dial_;
-  dialing_[id] = t.release();
-  connector_->Connect(id, raw->origin, raw->deadline);
+  Dial(t.release());
 }
 
-// Sends a transfer again on a fresh connection.
+// Opens a connection for `t` (owned by dialing_ until the connector answers).
 void HttpSender::Impl::Dial(Transfer* t) {
   const uint64_t id = ++next_dial_;
   dialing_[id] = t;

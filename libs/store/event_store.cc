@@ -9,73 +9,7 @@
 namespace hookrelay::store {
 namespace {
 
-// KEYS: 1 version, 2 idempotency key, 3 event, 4 event deliveries, 5 stream,
-//       then per delivery: record hash, hook deliveries zset.
-// ARGV: 1 expected version, 2 event id, 3 event bytes, 4 retention s, 5 idempotency ttl s
-//       ("0" = no key), 6 now ms, 7 event type, 8 event key prefix,
-//       then per delivery: delivery id, hook id, task bytes.
-// Returns {0, event id} | {1, first event id, {delivery ids}} | {2, current version}.
-const RedisScript& PublishScript() {
-  static const RedisScript* script = new RedisScript(R"lua(
-if ARGV[5] ~= '0' then
-  local first = redis.call('GET', KEYS[2])
-  if first then
-    return {1, first, redis.call('LRANGE', ARGV[8] .. first .. ':dlvs', 0, -1)}
-  end
-end
-local v = tonumber(redis.call('GET', KEYS[1]) or '0')
-if v ~= tonumber(ARGV[1]) then return {2, v} end
-local ttl = tonumber(ARGV[4])
-redis.call('SET', KEYS[3], ARGV[3], 'EX', ttl)
-local n = (#KEYS - 5) / 2
-for i = 1, n do
-  local rec, idx = KEYS[4 + 2 * i], KEYS[5 + 2 * i]
-  local id, hook, task = ARGV[6 + 3 * i], ARGV[7 + 3 * i], ARGV[8 + 3 * i]
-  redis.call('HSET', rec, 's', 1, 'h', hook, 'e', ARGV[2], 'ty', ARGV[7], 'c', ARGV[6],
-             'u', ARGV[6], 'n', 0)
-  redis.call('EXPIRE', rec, ttl)
-  redis.call('ZADD', idx, ARGV[6], id)
-  redis.call('EXPIRE', idx, ttl)
-  redis.call('RPUSH', KEYS[4], id)
-  redis.call('XADD', KEYS[5], '*', 't', task)
-end
-if n > 0 then redis.call('EXPIRE', KEYS[4], ttl) end
-if ARGV[5] ~= '0' then redis.call('SET', KEYS[2], ARGV[2], 'EX', tonumber(ARGV[5])) end
-return {0, ARGV[2]}
-)lua");
-  return *script;
-}
-
-void AddPublish(const KeySchema& keys, const EventStoreOptions& options, const PublishPlan& plan,
-                absl::Time now, Pipeline* p) {
-  const v1::Event& e = plan.event;
-  const bool idem = !e.idempotency_key().empty();
-  std::vector<std::string> argv = {
-      "EVALSHA",
-      PublishScript().sha(),
-      std::to_string(5 + 2 * plan.deliveries.size()),
-      keys.Version(e.tenant()),
-      keys.Idempotency(e.tenant(), idem ? e.idempotency_key() : e.id()),
-      keys.Event(e.tenant(), e.id()),
-      keys.EventDeliveries(e.tenant(), e.id()),
-      keys.Stream()};
-  for (const PlannedDelivery& d : plan.deliveries) {
-    argv.push_back(keys.Delivery(e.tenant(), d.delivery_id));
-    argv.push_back(keys.HookDeliveries(e.tenant(), d.hook_id));
-  }
-  argv.insert(argv.end(),
-              {std::to_string(plan.expected_version), e.id(), e.SerializeAsString(),
-               std::to_string(absl::ToInt64Seconds(options.retention)),
-               idem ? std::to_string(absl::ToInt64Seconds(options.idempotency_ttl)) : "0",
-               std::to_string(absl::ToUnixMillis(now)), e.type(), keys.Event(e.tenant(), "")});
-  for (const PlannedDelivery& d : plan.deliveries) {
-    argv.insert(argv.end(), {d.delivery_id, d.hook_id, d.task});
-  }
-  p->Add(absl::MakeConstSpan(argv));
-}
-
-// The writes of a plan whose hook version was checked (the script's step 3 without the
-// idempotency key), for the batch's MULTI/EXEC.
+// Step 3 of a plan whose key and version were checked, for the batch's MULTI/EXEC.
 void AddWrites(const KeySchema& keys, const EventStoreOptions& options, const PublishPlan& plan,
                absl::Time now, Pipeline* p) {
   const v1::Event& e = plan.event;
@@ -96,32 +30,18 @@ void AddWrites(const KeySchema& keys, const EventStoreOptions& options, const Pu
     p->Add({"XADD", stream, "*", KeySchema::kTaskField, d.task});
   }
   if (!plan.deliveries.empty()) p->Add({"EXPIRE", list, ttl});
+  if (!e.idempotency_key().empty()) {
+    p->Add({"SET", keys.Idempotency(e.tenant(), e.idempotency_key()), e.id(), "EX",
+            std::to_string(absl::ToInt64Seconds(options.idempotency_ttl))});
+  }
 }
 
-absl::StatusOr<PublishOutcome> ParseOutcome(const RedisReply& r, const PublishPlan& plan) {
-  if (r.is_error()) return r.ToStatus();
-  if (r.type != RedisReply::Type::kArray || r.elements.size() < 2) {
-    return absl::InternalError("redis: unexpected publish reply");
-  }
+PublishOutcome Published(const PublishPlan& plan) {
   PublishOutcome out;
-  switch (r.elements[0].integer) {
-    case 0:
-      out.kind = PublishOutcome::Kind::kPublished;
-      out.event_id = plan.event.id();
-      for (const PlannedDelivery& d : plan.deliveries) out.delivery_ids.push_back(d.delivery_id);
-      return out;
-    case 1:
-      out.kind = PublishOutcome::Kind::kDuplicate;
-      out.event_id = r.elements[1].str;
-      if (r.elements.size() > 2) {
-        for (const RedisReply& id : r.elements[2].elements) out.delivery_ids.push_back(id.str);
-      }
-      return out;
-    default:
-      out.kind = PublishOutcome::Kind::kStaleVersion;
-      out.current_version = r.elements[1].integer;
-      return out;
-  }
+  out.kind = PublishOutcome::Kind::kPublished;
+  out.event_id = plan.event.id();
+  for (const PlannedDelivery& d : plan.deliveries) out.delivery_ids.push_back(d.delivery_id);
+  return out;
 }
 
 }  // namespace
@@ -144,106 +64,139 @@ absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishBatch(
     absl::Span<const PublishPlan> plans, absl::Time now) {
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
-  // Round trip 1: watch and read the hook versions of the batch's tenants; plans with an
-  // idempotency key run the script, which checks the key and the version itself.
-  std::vector<std::string> version_keys;
+  // Round trip 1: watch and read the batch's tenants' hook versions and idempotency keys.
+  std::vector<std::string> watched;  // versions first, then idempotency keys
   std::vector<size_t> version_of(plans.size());
+  std::vector<size_t> key_of(plans.size(), 0);  // 0: no idempotency key
   {
     absl::flat_hash_map<std::string, size_t> slot;
+    auto watch = [&](std::string key) {
+      auto [it, added] = slot.emplace(key, watched.size());
+      if (added) watched.push_back(std::move(key));
+      return it->second;
+    };
     for (size_t i = 0; i < plans.size(); ++i) {
-      std::string key = keys_.Version(plans[i].event.tenant());
-      auto [it, added] = slot.emplace(key, version_keys.size());
-      if (added) version_keys.push_back(std::move(key));
-      version_of[i] = it->second;
+      version_of[i] = watch(keys_.Version(plans[i].event.tenant()));
+    }
+    for (size_t i = 0; i < plans.size(); ++i) {
+      const v1::Event& e = plans[i].event;
+      if (!e.idempotency_key().empty()) {
+        key_of[i] = watch(keys_.Idempotency(e.tenant(), e.idempotency_key()));
+      }
     }
   }
   Pipeline first;
   std::vector<absl::string_view> argv = {"WATCH"};
-  argv.insert(argv.end(), version_keys.begin(), version_keys.end());
+  argv.insert(argv.end(), watched.begin(), watched.end());
   first.Add(absl::MakeConstSpan(argv));
   argv[0] = "MGET";
   first.Add(absl::MakeConstSpan(argv));
-  for (const PublishPlan& plan : plans) {
-    if (!plan.event.idempotency_key().empty()) AddPublish(keys_, options_, plan, now, &first);
-  }
-  auto replies = ExecuteWithScript(**conn, first, 2);
+  auto replies = (*conn)->Execute(first);
   // Whatever happens next, the connection goes back to the pool without a WATCH.
-  bool watching = true;
+  bool watching = replies.ok();
   absl::Cleanup unwatch = [&] {
     if (watching) (void)(*conn)->Command({"UNWATCH"});
   };
   if (!replies.ok()) return replies.status();
-  const RedisReply& mget = (*replies)[1];
-  if (mget.type != RedisReply::Type::kArray || mget.elements.size() != version_keys.size()) {
+  const RedisReply& values = (*replies)[1];
+  if (values.type != RedisReply::Type::kArray || values.elements.size() != watched.size()) {
     return absl::InternalError("redis: unexpected MGET reply");
   }
-  std::vector<PublishOutcome> out(plans.size());
-  std::vector<size_t> to_write;
-  size_t script_reply = 2;
-  for (size_t i = 0; i < plans.size(); ++i) {
-    const PublishPlan& plan = plans[i];
-    if (!plan.event.idempotency_key().empty()) {
-      auto outcome = ParseOutcome((*replies)[script_reply++], plan);
-      if (!outcome.ok()) return outcome.status();
-      out[i] = *std::move(outcome);
-      continue;
+  auto decided = Decide(plans, values.elements, version_of, key_of);
+  if (!decided.ok()) return decided.status();
+  std::vector<PublishOutcome>& out = decided->outcomes;
+  // A plan repeating an earlier plan's idempotency key gets that plan's outcome.
+  auto resolve_copies = [&] {
+    for (size_t i : decided->copies) {
+      out[i] = out[decided->copy_of[i]];
+      if (out[i].kind == PublishOutcome::Kind::kPublished) {
+        out[i].kind = PublishOutcome::Kind::kDuplicate;
+      }
     }
-    const RedisReply& v = mget.elements[version_of[i]];
-    long long current = 0;
-    if (!v.is_nil() && !absl::SimpleAtoi(v.str, &current)) {
-      return absl::InternalError("redis: hook version is not a number");
-    }
-    if (current != plan.expected_version) {
-      out[i].kind = PublishOutcome::Kind::kStaleVersion;
-      out[i].current_version = current;
-    } else {
-      to_write.push_back(i);
-    }
+  };
+  if (decided->to_write.empty() && decided->duplicates.empty()) {
+    resolve_copies();
+    return out;
   }
-  if (to_write.empty()) return out;
-  // Round trip 2: the writes of every plan whose version held, in one transaction that
-  // Redis refuses if a watched version changed since round trip 1.
+  // Round trip 2: the deliveries of earlier events the duplicates point at, then the writes
+  // of every plan that passed, in one transaction that Redis refuses if a watched key
+  // changed since round trip 1.
   Pipeline second;
+  for (size_t i : decided->duplicates) {
+    second.Add(
+        {"LRANGE", keys_.EventDeliveries(plans[i].event.tenant(), out[i].event_id), "0", "-1"});
+  }
   second.Add({"MULTI"});
-  for (size_t i : to_write) AddWrites(keys_, options_, plans[i], now, &second);
+  for (size_t i : decided->to_write) AddWrites(keys_, options_, plans[i], now, &second);
   second.Add({"EXEC"});
   auto written = (*conn)->Execute(second);
   if (!written.ok()) return written.status();
   watching = false;  // EXEC ends the WATCH, committed or not
+  for (size_t k = 0; k < decided->duplicates.size(); ++k) {
+    const RedisReply& ids = (*written)[k];
+    if (ids.is_error()) return ids.ToStatus();
+    for (const RedisReply& id : ids.elements) {
+      out[decided->duplicates[k]].delivery_ids.push_back(id.str);
+    }
+  }
   const RedisReply& exec = written->back();
   if (exec.is_error()) return exec.ToStatus();
-  const bool committed = !exec.is_nil();
   for (const RedisReply& r : exec.elements) {
     if (r.is_error()) return r.ToStatus();
   }
-  for (size_t i : to_write) {
-    if (committed) {
-      out[i].kind = PublishOutcome::Kind::kPublished;
-      out[i].event_id = plans[i].event.id();
-      for (const PlannedDelivery& d : plans[i].deliveries) {
-        out[i].delivery_ids.push_back(d.delivery_id);
-      }
-    } else {  // a version moved in between: the caller plans again
+  for (size_t i : decided->to_write) {
+    if (exec.is_nil()) {  // a version or key moved in between: the caller plans again
       out[i].kind = PublishOutcome::Kind::kStaleVersion;
       out[i].current_version = -1;
+    } else {
+      out[i] = Published(plans[i]);
     }
   }
+  resolve_copies();
   return out;
 }
 
-// Runs `p`; if Redis lost its script cache (a restart), loads the publish script and runs
-// `p` again. Script calls come after the first `script_from` commands.
-absl::StatusOr<std::vector<RedisReply>> EventStore::ExecuteWithScript(RedisConnection& conn,
-                                                                      const Pipeline& p,
-                                                                      size_t script_from) {
-  auto replies = conn.Execute(p);
-  if (!replies.ok()) return replies.status();
-  const bool lost = replies->size() > script_from && (*replies)[script_from].is_error() &&
-                    absl::StartsWith((*replies)[script_from].str, "NOSCRIPT");
-  if (!lost) return replies;
-  auto loaded = conn.Command({"SCRIPT", "LOAD", PublishScript().source()});
-  if (!loaded.ok()) return loaded.status();
-  return conn.Execute(p);
+// Sorts the plans of a batch by what round trip 1 read (`values`: the watched keys'
+// values): an idempotency key already stored makes a duplicate of that event; a version
+// other than the plan's makes it stale; the rest are written, except a plan repeating a key
+// of an earlier plan in the batch, which gets the earlier plan's outcome.
+absl::StatusOr<EventStore::Decision> EventStore::Decide(absl::Span<const PublishPlan> plans,
+                                                        const std::vector<RedisReply>& values,
+                                                        const std::vector<size_t>& version_of,
+                                                        const std::vector<size_t>& key_of) {
+  Decision d;
+  d.outcomes.resize(plans.size());
+  absl::flat_hash_map<size_t, size_t> first_with_key;  // watched slot → plan index
+  for (size_t i = 0; i < plans.size(); ++i) {
+    PublishOutcome& out = d.outcomes[i];
+    if (key_of[i] != 0) {
+      const RedisReply& first = values[key_of[i]];
+      if (!first.is_nil()) {
+        out.kind = PublishOutcome::Kind::kDuplicate;
+        out.event_id = first.str;
+        d.duplicates.push_back(i);
+        continue;
+      }
+      auto [it, added] = first_with_key.emplace(key_of[i], i);
+      if (!added) {
+        d.copies.push_back(i);
+        d.copy_of[i] = it->second;
+        continue;
+      }
+    }
+    const RedisReply& v = values[version_of[i]];
+    long long current = 0;
+    if (!v.is_nil() && !absl::SimpleAtoi(v.str, &current)) {
+      return absl::InternalError("redis: hook version is not a number");
+    }
+    if (current != plans[i].expected_version) {
+      out.kind = PublishOutcome::Kind::kStaleVersion;
+      out.current_version = current;
+    } else {
+      d.to_write.push_back(i);
+    }
+  }
+  return d;
 }
 
 absl::StatusOr<v1::Event> EventStore::Get(absl::string_view tenant, absl::string_view id) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -49,11 +50,11 @@ struct EventStoreOptions {
 //   3. store the event, one delivery record per planned delivery (status PENDING), the
 //      event→deliveries list and hook→deliveries index, XADD one task per delivery, and
 //      remember the idempotency key.
-// A batch takes two round trips: WATCH and MGET of the tenants' hook versions (plans with
-// an idempotency key run steps 1-3 in one Lua script here); then one MULTI/EXEC with step 3
-// of every plan whose version matched. A version changed in between makes Redis refuse the
-// EXEC, and those plans come back kStaleVersion. Plain commands in a transaction cost Redis
-// about half of what the same commands cost when called from Lua.
+// A batch takes two round trips: WATCH and MGET of the tenants' hook versions and the
+// idempotency keys (steps 1 and 2); then one MULTI/EXEC with step 3 of every plan that
+// passed. A version or key written in between makes Redis refuse the EXEC, and those plans
+// come back kStaleVersion (planned again, a concurrent duplicate then finds its key). Plain
+// commands in a transaction cost Redis about half of what a Lua script calling them cost.
 // Thread-safe.
 class EventStore {
  public:
@@ -68,8 +69,18 @@ class EventStore {
   absl::StatusOr<v1::Event> Get(absl::string_view tenant, absl::string_view id);
 
  private:
-  absl::StatusOr<std::vector<RedisReply>> ExecuteWithScript(RedisConnection& conn,
-                                                            const Pipeline& p, size_t script_from);
+  // How round trip 1 sorted a batch's plans (indexes into the batch).
+  struct Decision {
+    std::vector<PublishOutcome> outcomes;
+    std::vector<size_t> to_write;
+    std::vector<size_t> duplicates;  // of an event stored earlier
+    std::vector<size_t> copies;      // repeating an idempotency key of an earlier plan
+    absl::flat_hash_map<size_t, size_t> copy_of;
+  };
+  static absl::StatusOr<Decision> Decide(absl::Span<const PublishPlan> plans,
+                                         const std::vector<RedisReply>& values,
+                                         const std::vector<size_t>& version_of,
+                                         const std::vector<size_t>& key_of);
 
   RedisPool& pool_;
   const KeySchema& keys_;
