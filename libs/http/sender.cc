@@ -21,6 +21,7 @@
 #include "libs/core/thread_name.h"
 #include "libs/http/connector.h"
 #include "libs/http/response_parser.h"
+#include "libs/http/target.h"
 
 namespace hookrelay::http {
 namespace {
@@ -38,54 +39,6 @@ void GlobalInit() {
   static const bool once = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
   (void)once;
 }
-
-// Where a URL's requests go: the connection pool's key and the request line with Host.
-struct Target {
-  FailureKind failure = FailureKind::kNone;  // kInvalidTarget when the URL cannot be used
-  std::string error;
-  std::string origin;  // "scheme://host:port": what the connector dials
-  std::string head;    // "POST /path?query HTTP/1.1\r\nHost: host[:port]\r\n"
-};
-
-std::string UrlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
-  char* v = nullptr;
-  std::string out;
-  if (curl_url_get(u, part, &v, flags) == CURLUE_OK && v != nullptr) out = v;
-  curl_free(v);
-  return out;
-}
-
-Target ParseTarget(const std::string& url, bool allow_http) {
-  Target t;
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), &curl_url_cleanup);
-  if (u == nullptr || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    t.failure = FailureKind::kInvalidTarget;
-    t.error = "malformed URL";
-    return t;
-  }
-  const std::string scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME));
-  if (scheme != "https" && !(scheme == "http" && allow_http)) {
-    t.failure = FailureKind::kInvalidTarget;
-    t.error = absl::StrCat("scheme ", scheme, " not allowed");
-    return t;
-  }
-  if (!UrlPart(u.get(), CURLUPART_USER).empty() || !UrlPart(u.get(), CURLUPART_PASSWORD).empty()) {
-    t.failure = FailureKind::kInvalidTarget;
-    t.error = "credentials in the URL";
-    return t;
-  }
-  const std::string host = UrlPart(u.get(), CURLUPART_HOST);
-  const std::string port = UrlPart(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  const bool default_port = port == (scheme == "https" ? "443" : "80");
-  std::string query = UrlPart(u.get(), CURLUPART_QUERY);
-  t.origin = absl::StrCat(scheme, "://", host, ":", port);
-  t.head = absl::StrCat("POST ", UrlPart(u.get(), CURLUPART_PATH), query.empty() ? "" : "?", query,
-                        " HTTP/1.1\r\nHost: ", host, default_port ? "" : ":",
-                        default_port ? "" : port, "\r\n");
-  return t;
-}
-
-bool HasLineBreak(absl::string_view s) { return s.find_first_of("\r\n") != s.npos; }
 
 }  // namespace
 
@@ -370,24 +323,10 @@ void HttpSender::Impl::Begin(std::unique_ptr<Transfer> t, HttpRequest request) {
     Finish(std::move(t), target.failure, target.error);
     return;
   }
-  bool user_agent = false;
-  size_t size = target.head.size() + request.body.size() + 64;
-  for (const auto& [name, value] : request.headers) {
-    if (HasLineBreak(name) || HasLineBreak(value) || name.empty()) {
-      Finish(std::move(t), FailureKind::kInvalidTarget, "header with a line break or no name");
-      return;
-    }
-    user_agent |= absl::EqualsIgnoreCase(name, "user-agent");
-    size += name.size() + value.size() + 4;
+  if (!FormatRequest(target, request, options_.user_agent, &t->wire)) {
+    Finish(std::move(t), FailureKind::kInvalidTarget, "header with a line break or no name");
+    return;
   }
-  t->wire.reserve(size + options_.user_agent.size());
-  t->wire.append(target.head);
-  if (!user_agent) absl::StrAppend(&t->wire, "User-Agent: ", options_.user_agent, "\r\n");
-  for (const auto& [name, value] : request.headers) {
-    absl::StrAppend(&t->wire, name, ": ", value, "\r\n");
-  }
-  absl::StrAppend(&t->wire, "Content-Length: ", request.body.size(), "\r\n\r\n");
-  t->wire.append(request.body);
   t->origin = target.origin;
   ++active_;
   Transfer* raw = t.get();

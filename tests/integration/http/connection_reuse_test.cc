@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "libs/http/sender.h"
+#include "tests/integration/http/send_and_wait.h"
 #include "tests/support/wait.h"
 
 namespace hookrelay::http {
@@ -131,22 +132,9 @@ class ConnectionReuseTest : public ::testing::Test {
   }
 
   HttpResponse SendOne(const std::string& url, std::string body = "{}") {
-    std::mutex mu;
-    std::optional<HttpResponse> got;
-    HttpRequest req{
-        .url = url, .headers = {{"Content-Type", "application/json"}}, .body = std::move(body)};
-    sender_->Submit(std::move(req), [&](HttpResponse r) {
-      std::lock_guard<std::mutex> lock(mu);
-      got = std::move(r);
-    });
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          std::lock_guard<std::mutex> lock(mu);
-          return got.has_value();
-        },
-        absl::Seconds(20)));
-    std::lock_guard<std::mutex> lock(mu);
-    return got.value_or(HttpResponse{});
+    return SendAndWait(*sender_, HttpRequest{.url = url,
+                                             .headers = {{"Content-Type", "application/json"}},
+                                             .body = std::move(body)});
   }
 
   std::unique_ptr<HttpSender> sender_;
@@ -232,20 +220,9 @@ TEST_F(ConnectionReuseTest, GarbageAnswerIsAFailureNotReused) {
 
 TEST_F(ConnectionReuseTest, HeaderWithLineBreakIsRefusedBeforeSending) {
   ScriptedServer server([](int) { return ScriptedServer::Answer{kNoContent}; });
-  std::optional<HttpResponse> got;
-  std::mutex mu;
-  HttpRequest req{.url = server.Url(), .headers = {{"X-Evil", "a\r\nX-Injected: 1"}}};
-  sender_->Submit(std::move(req), [&](HttpResponse r) {
-    std::lock_guard<std::mutex> lock(mu);
-    got = std::move(r);
-  });
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::lock_guard<std::mutex> lock(mu);
-        return got.has_value();
-      },
-      absl::Seconds(20)));
-  EXPECT_EQ(got->failure, FailureKind::kInvalidTarget);
+  const HttpResponse r = SendAndWait(
+      *sender_, HttpRequest{.url = server.Url(), .headers = {{"X-Evil", "a\r\nX-Injected: 1"}}});
+  EXPECT_EQ(r.failure, FailureKind::kInvalidTarget);
   EXPECT_EQ(server.requests(), 0);
 }
 

@@ -2,7 +2,6 @@
 // certificate from a CA made for the test: verification, the CA option, and kept-alive
 // TLS connections.
 
-#define CPPHTTPLIB_OPENSSL_SUPPORT
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -23,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "libs/http/sender.h"
+#include "tests/integration/http/send_and_wait.h"
 #include "tests/support/wait.h"
 
 namespace hookrelay::http {
@@ -122,23 +122,9 @@ class TlsTest : public ::testing::Test {
   }
 
   static HttpResponse SendOne(HttpSender& sender, std::string url) {
-    std::mutex mu;
-    std::optional<HttpResponse> got;
-    HttpRequest req{.url = std::move(url),
-                    .headers = {{"Content-Type", "application/json"}},
-                    .body = R"({"tls":true})"};
-    sender.Submit(std::move(req), [&](HttpResponse r) {
-      std::lock_guard<std::mutex> lock(mu);
-      got = std::move(r);
-    });
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          std::lock_guard<std::mutex> lock(mu);
-          return got.has_value();
-        },
-        absl::Seconds(20)));
-    std::lock_guard<std::mutex> lock(mu);
-    return got.value_or(HttpResponse{});
+    return SendAndWait(sender, HttpRequest{.url = std::move(url),
+                                           .headers = {{"Content-Type", "application/json"}},
+                                           .body = R"({"tls":true})"});
   }
 
   std::unique_ptr<HttpSender> Sender(std::string ca_file) {
