@@ -36,6 +36,14 @@ void ResponseParser::KeepBody(absl::string_view data) {
   body_.append(data.data(), data.size());
 }
 
+bool ResponseParser::TakeCounted(absl::string_view& data) {
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size()));
+  KeepBody(data.substr(0, n));
+  data.remove_prefix(n);
+  remaining_ -= n;
+  return remaining_ == 0;
+}
+
 bool ResponseParser::TakeLine(absl::string_view& data) {
   const size_t nl = data.find('\n');
   const absl::string_view part = data.substr(0, nl);
@@ -67,11 +75,7 @@ ResponseParser::Result ResponseParser::Feed(absl::string_view data) {
         break;
       }
       case State::kFixedBody: {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size()));
-        KeepBody(data.substr(0, n));
-        data.remove_prefix(n);
-        remaining_ -= n;
-        if (remaining_ == 0) state_ = State::kDone;
+        if (TakeCounted(data)) state_ = State::kDone;
         break;
       }
       case State::kChunkSize: {
@@ -91,11 +95,7 @@ ResponseParser::Result ResponseParser::Feed(absl::string_view data) {
         break;
       }
       case State::kChunkData: {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, data.size()));
-        KeepBody(data.substr(0, n));
-        data.remove_prefix(n);
-        remaining_ -= n;
-        if (remaining_ == 0) state_ = State::kChunkEnd;
+        if (TakeCounted(data)) state_ = State::kChunkEnd;
         break;
       }
       case State::kChunkEnd:  // the CRLF after a chunk's data

@@ -52,6 +52,8 @@ class ResponseParser {
   Result StartBody();
   Result Fail(std::string why);
   void KeepBody(absl::string_view data);
+  // Consumes up to remaining_ body bytes from `data`; true once remaining_ is 0.
+  bool TakeCounted(absl::string_view& data);
   // Consumes a CRLF-terminated line from `data` into line_; true once it is complete.
   bool TakeLine(absl::string_view& data);
 
