@@ -8,6 +8,9 @@
 //   GET /stats   {"requests":N,"latency_count":N,"p50_ms":..,"p99_ms":..,"max_ms":..,
 //                 "first_ns":..,"last_ns":..}   (POSTs since start or the last reset)
 //   GET /reset   zeroes the counters and the histogram (call it while idle)
+//   GET /wait?requests=N&ms=T   {"requests":N} once N POSTs have arrived, or after T ms:
+//                one cheap call per second instead of a poll loop of /stats, so that
+//                watching a run does not take CPU from what it measures
 //
 // Usage: bench_receiver [--port=0] [--threads=2]. Prints {"port":N} on stdout once listening.
 // One SO_REUSEPORT listener and epoll loop per thread; counters are per-thread atomics.
@@ -131,11 +134,58 @@ void RecordLatency(Stats& s, std::string_view body, int64_t now) {
   s.hist[BucketOf(now - sent)].fetch_add(1, std::memory_order_relaxed);
 }
 
+uint64_t Requests() {
+  uint64_t n = 0;
+  for (auto& s : g_stats) n += s->requests.load(std::memory_order_relaxed);
+  return n;
+}
+
 struct Conn {
   int fd;
   std::string in;
   std::string out;
+  // A /wait in progress: answered once Requests() >= wait_requests or at wait_until_ns.
+  uint64_t wait_requests = 0;
+  int64_t wait_until_ns = 0;
 };
+
+// The value of `name=` in a request target's query, or `fallback`.
+int64_t QueryInt(std::string_view head, std::string_view name, int64_t fallback) {
+  const std::string_view target = head.substr(0, head.find(' ', 4));
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return fallback;
+  size_t at = q;
+  while ((at = target.find(name, at + 1)) != std::string_view::npos) {
+    const char before = target[at - 1];
+    if ((before == '?' || before == '&') && target.substr(at + name.size(), 1) == "=") {
+      return strtoll(target.data() + at + name.size() + 1, nullptr, 10);
+    }
+  }
+  return fallback;
+}
+
+void AppendJson(Conn& c, const std::string& payload) {
+  c.out += "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ";
+  c.out += std::to_string(payload.size()) + "\r\n\r\n" + payload;
+}
+
+bool Flush(Conn& c) {
+  while (!c.out.empty()) {
+    const ssize_t n = write(c.fd, c.out.data(), c.out.size());
+    if (n < 0) return errno == EAGAIN;
+    c.out.erase(0, n);
+  }
+  return true;
+}
+
+// Answers a waiting /wait if it is due; true when answered.
+bool AnswerWait(Conn& c, int64_t now) {
+  const uint64_t got = Requests();
+  if (got < c.wait_requests && now < c.wait_until_ns) return false;
+  c.wait_until_ns = 0;
+  AppendJson(c, "{\"requests\":" + std::to_string(got) + "}");
+  return true;
+}
 
 // Answers every complete request in c.in; returns false to close the connection.
 bool Serve(Conn& c, Stats& s) {
@@ -148,15 +198,19 @@ bool Serve(Conn& c, Stats& s) {
     if (c.in.size() < end + 4 + body_len) break;
     const std::string_view body(c.in.data() + end + 4, body_len);
     if (head.substr(0, 4) == "GET ") {
-      std::string payload;
       if (head.substr(4, 6) == "/reset") {
         Reset();
-        payload = "{}";
+        AppendJson(c, "{}");
+      } else if (head.substr(4, 6) == "/wait?") {
+        c.wait_requests = QueryInt(head, "requests", 0);
+        c.wait_until_ns = NowNs() + QueryInt(head, "ms", 1000) * 1000000;
+        if (!AnswerWait(c, NowNs())) {  // the loop answers it later
+          pos = end + 4 + body_len;
+          break;
+        }
       } else {
-        payload = StatsJson();
+        AppendJson(c, StatsJson());
       }
-      c.out += "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ";
-      c.out += std::to_string(payload.size()) + "\r\n\r\n" + payload;
     } else {
       const int64_t now = NowNs();
       s.requests.fetch_add(1, std::memory_order_relaxed);
@@ -169,12 +223,7 @@ bool Serve(Conn& c, Stats& s) {
     pos = end + 4 + body_len;
   }
   c.in.erase(0, pos);
-  while (!c.out.empty()) {
-    const ssize_t n = write(c.fd, c.out.data(), c.out.size());
-    if (n < 0) return errno == EAGAIN;
-    c.out.erase(0, n);
-  }
-  return true;
+  return Flush(c);
 }
 
 int Listen(int port) {
@@ -199,8 +248,17 @@ void Loop(int listen_fd, Stats& s) {
   epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev);
   std::vector<epoll_event> events(256);
   char buf[65536];
+  std::vector<Conn*> waiting;  // connections with a /wait in progress
   while (true) {
-    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), -1);
+    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()),
+                             waiting.empty() ? -1 : 2);
+    const int64_t now = NowNs();
+    std::erase_if(waiting, [&](Conn* c) {
+      if (c->wait_until_ns == 0) return true;  // closed meanwhile
+      if (!AnswerWait(*c, now)) return false;
+      Flush(*c);
+      return true;
+    });
     for (int i = 0; i < n; ++i) {
       if (events[i].data.ptr == nullptr) {
         int fd;
@@ -224,10 +282,15 @@ void Loop(int listen_fd, Stats& s) {
           break;
         }
       }
-      if (open) open = Serve(*c, s);
+      if (open && c->wait_until_ns == 0) open = Serve(*c, s);
       if (open) {
+        if (c->wait_until_ns != 0 &&
+            std::find(waiting.begin(), waiting.end(), c.get()) == waiting.end()) {
+          waiting.push_back(c.get());
+        }
         c.release();  // still owned by epoll
       } else {
+        std::erase(waiting, c.get());
         close(c->fd);  // also removes it from the epoll set
       }
     }

@@ -130,7 +130,7 @@ perf_attach() {
   [[ $PERF -eq 1 ]] || return 0
   PERF_SEQ=$(( PERF_SEQ + 1 ))
   mkdir -p "$OUT/perf"
-  perf record -F 499 -g -o "$OUT/perf/$1.$PERF_SEQ.data" -p "${PID_OF[$1]}" \
+  perf record -F 499 --call-graph "${BENCH_PERF_CALLGRAPH:-fp}" -o "$OUT/perf/$1.$PERF_SEQ.data" -p "${PID_OF[$1]}" \
     >"$TMP/perf-$1.log" 2>&1 &
   PID_OF[perf-$1]=$!
 }
@@ -168,7 +168,7 @@ free_port() {
     [[ -z $(ss -Htln "sport = :$p") ]] && { echo "$p"; return; }
   done
 }
-now_s() { date +%s.%N; }
+now_s() { echo "$EPOCHREALTIME"; }
 cpu_s() {  # CPU seconds (user + system) of PID and its children threads
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
@@ -256,6 +256,14 @@ start_receiver() {
 rstats() { curl -sf "$RECEIVER_URL/stats"; }
 rreset() { curl -sf "$RECEIVER_URL/reset" >/dev/null; }
 received() { rstats | jq .requests; }
+# wait_received N [MS]: the receiver's count once it reaches N, or after MS (default 1000)
+# ms. One call a second rather than a poll loop of curl | jq: forking those ten times a
+# second took about a third of a core from the processes being measured.
+wait_received() {
+  local out
+  out=$(curl -sf "$RECEIVER_URL/wait?requests=$1&ms=${2:-1000}") || return 1
+  [[ $out =~ ([0-9]+) ]] && echo "${BASH_REMATCH[1]}"
+}
 
 REGISTRY=
 start_registry() {
@@ -394,19 +402,16 @@ drain_once() {
   r0=$(cpu_s "$rcv_pid")
   t0=$(now_s)
   start_worker "$mif"
-  local deadline=$(( $(date +%s) + 900 )) last=-1 last_t
-  last_t=$(date +%s)
+  local deadline=$(( EPOCHSECONDS + 900 )) last=-1 last_t=$EPOCHSECONDS
   while true; do
-    got=$(received)
-    if (( got != last )); then last=$got; last_t=$(date +%s); fi
-    (( $(date +%s) - last_t < 30 )) || die "drain stalled at $got of $n deliveries for 30 s"
-    if (( got >= n )); then
+    got=$(wait_received "$n")
+    if (( got != last )); then last=$got; last_t=$EPOCHSECONDS; fi
+    (( EPOCHSECONDS - last_t < 30 )) || die "drain stalled at $got of $n deliveries for 30 s"
+    if (( got >= n )); then  # every delivery arrived; done once every ack is in too
       [[ $(backlog) == 0 ]] && break
       sleep 0.02
-    else
-      sleep 0.1
     fi
-    (( $(date +%s) < deadline )) || die "drain of $n did not finish in 900 s (received $got)"
+    (( EPOCHSECONDS < deadline )) || die "drain of $n did not finish in 900 s (received $got)"
     kill -0 "${PID_OF[worker]}" 2>/dev/null ||
       die "delivery-worker exited during the drain: $(tail -3 "$TMP/worker.log")"
   done
@@ -574,8 +579,8 @@ e2e_once() {
   out=$(load --rate="$rate" --seconds="$secs" --redis_url="$REDIS_URL") || die "publish_load failed"
   want=$(jq .deliveries <<<"$out")
   t_end=$(now_s)
-  deadline=$(( $(date +%s) + 15 ))
-  while got=$(received); (( got < want )) && (( $(date +%s) < deadline )); do sleep 0.05; done
+  deadline=$(( EPOCHSECONDS + 15 ))
+  while got=$(wait_received "$want"); (( got < want )) && (( EPOCHSECONDS < deadline )); do :; done
   local drained
   drained=$(calc "$(now_s) - $t_end")
   local cpu
@@ -669,7 +674,7 @@ fanout() {
   for run in cold warm; do
     rreset
     out=$(load --tenant=fan --total=1 --concurrency=1 --seconds=30)
-    for _ in $(seq 1 600); do got=$(received); (( got >= 1000 )) && break; sleep 0.05; done
+    for _ in $(seq 1 30); do got=$(wait_received 1000); (( got >= 1000 )) && break; done
     (( got >= 1000 )) || die "fan-out: $got of 1000 deliveries arrived in 30 s"
     put "fanout.$run.publish_ms" "$(jq .p50_ms <<<"$out")"
     put "fanout.$run.deliver_all_ms" "$(rstats | jq --argjson s "$(jq .start_ns <<<"$out")" '(.last_ns - $s) / 1e6')"
