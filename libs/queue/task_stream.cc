@@ -118,8 +118,13 @@ absl::StatusOr<int> TaskStream::RemoveIdleConsumers(absl::Duration idle) {
   return removed;
 }
 
-void AddAck(const store::KeySchema& keys, absl::string_view entry_id, store::Pipeline* p) {
-  p->Add({"XACK", keys.Stream(), store::KeySchema::kGroup, entry_id});
+void AddAck(const store::KeySchema& keys, absl::Span<const absl::string_view> entry_ids,
+            store::Pipeline* p) {
+  if (entry_ids.empty()) return;
+  const std::string stream = keys.Stream();
+  std::vector<absl::string_view> argv = {"XACK", stream, store::KeySchema::kGroup};
+  argv.insert(argv.end(), entry_ids.begin(), entry_ids.end());
+  p->Add(absl::MakeConstSpan(argv));
 }
 
 absl::StatusOr<int> PromoteDueRetries(store::RedisConnection& conn, const store::KeySchema& keys,

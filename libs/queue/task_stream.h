@@ -52,8 +52,9 @@ class TaskStream {
   const std::string consumer_;
 };
 
-// Queues XACK of `entry_id` on `p`.
-void AddAck(const store::KeySchema& keys, absl::string_view entry_id, store::Pipeline* p);
+// Queues one XACK of every entry in `entry_ids` on `p` (nothing when there are none).
+void AddAck(const store::KeySchema& keys, absl::Span<const absl::string_view> entry_ids,
+            store::Pipeline* p);
 
 // Moves retries due at `now` (at most `limit`) from the retry set back to the stream, in one
 // Lua script, so many workers can run it concurrently without moving a task twice.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -16,23 +17,17 @@ google::protobuf::Timestamp FromMillis(int64_t ms) {
 
 }  // namespace
 
-void AddAttemptUpdate(const KeySchema& keys, absl::Duration retention, const AttemptUpdate& u,
-                      absl::Time now, Pipeline* p) {
-  const std::string rec = keys.Delivery(u.tenant, u.delivery_id);
-  const std::string att = keys.Attempts(u.tenant, u.delivery_id);
-  const std::string ttl = std::to_string(absl::ToInt64Seconds(retention));
+void AddAttemptUpdate(const KeySchema& keys, const AttemptUpdate& u, absl::Time now, Pipeline* p) {
   const std::string next = u.next_attempt == absl::InfinitePast()
                                ? "0"
                                : std::to_string(absl::ToUnixMillis(u.next_attempt));
-  p->Add({"RPUSH", att, u.attempt.SerializeAsString()});
-  // The record got its TTL at publish (HSET keeps it); the attempts list is new on the
-  // first attempt only.
-  if (u.attempt.number() <= 1) p->Add({"EXPIRE", att, ttl});
-  p->Add({"HSET", rec, dlv::kStatus, std::to_string(u.status), dlv::kAttempts,
-          std::to_string(u.attempt.number()), dlv::kUpdated,
+  p->Add({"HSET", keys.Delivery(u.tenant, u.delivery_id), dlv::kStatus, std::to_string(u.status),
+          dlv::kAttempts, std::to_string(u.attempt.number()), dlv::kUpdated,
           std::to_string(absl::ToUnixMillis(now)), dlv::kLastStatus,
           std::to_string(u.attempt.http_status()), dlv::kLastError,
-          std::to_string(u.attempt.error_class()), dlv::kNextAttempt, next});
+          std::to_string(u.attempt.error_class()), dlv::kNextAttempt, next,
+          absl::StrCat(dlv::kAttemptPrefix, u.attempt.number(), ".", u.attempt_id),
+          u.attempt.SerializeAsString()});
 }
 
 void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant, absl::string_view delivery_id,
@@ -80,21 +75,35 @@ absl::StatusOr<v1::Delivery> DeliveryStore::Get(absl::string_view tenant, absl::
   if (!conn.ok()) return conn.status();
   Pipeline p;
   p.Add({"HGETALL", keys_.Delivery(tenant, id)});
-  p.Add({"LRANGE", keys_.Attempts(tenant, id), "0", "-1"});
+  // Records written before attempts moved into the hash keep them in a list of their own;
+  // read it too until those have passed their retention.
+  p.Add({"LRANGE", keys_.LegacyAttempts(tenant, id), "0", "-1"});
   auto replies = (*conn)->Execute(p);
   if (!replies.ok()) return replies.status();
   for (const RedisReply& r : *replies) {
     if (r.is_error()) return r.ToStatus();
   }
-  if ((*replies)[0].elements.empty()) {
-    return absl::NotFoundError(absl::StrCat("delivery ", id, " not found"));
+  const std::vector<RedisReply>& flat = (*replies)[0].elements;
+  if (flat.empty()) return absl::NotFoundError(absl::StrCat("delivery ", id, " not found"));
+  v1::Delivery d = DeliveryFromHash(tenant, id, flat);
+  std::vector<const std::string*> attempts;
+  for (const RedisReply& a : (*replies)[1].elements) attempts.push_back(&a.str);
+  for (size_t i = 0; i + 1 < flat.size(); i += 2) {
+    if (absl::StartsWith(flat[i].str, dlv::kAttemptPrefix)) attempts.push_back(&flat[i + 1].str);
   }
-  v1::Delivery d = DeliveryFromHash(tenant, id, (*replies)[0].elements);
-  for (const RedisReply& a : (*replies)[1].elements) {
-    if (!d.add_attempts()->ParseFromString(a.str)) {
+  for (const std::string* a : attempts) {
+    if (!d.add_attempts()->ParseFromString(*a)) {
       return absl::DataLossError(absl::StrCat("delivery ", id, ": an attempt does not parse"));
     }
   }
+  // Oldest first (hash fields come in no particular order).
+  std::stable_sort(
+      d.mutable_attempts()->begin(), d.mutable_attempts()->end(),
+      [](const v1::Attempt& a, const v1::Attempt& b) {
+        if (a.number() != b.number()) return a.number() < b.number();
+        return google::protobuf::util::TimeUtil::TimestampToNanoseconds(a.start_time()) <
+               google::protobuf::util::TimeUtil::TimestampToNanoseconds(b.start_time());
+      });
   return d;
 }
 
@@ -129,14 +138,25 @@ absl::StatusOr<DeliveryPage> DeliveryStore::List(const DeliveryQuery& q) {
     auto ids = IndexRange(**conn, q, offset, chunk);
     if (!ids.ok()) return ids.status();
     Pipeline p;
-    for (const std::string& id : *ids) p.Add({"HGETALL", keys_.Delivery(q.tenant, id)});
+    for (const std::string& id : *ids) {
+      const std::string key = keys_.Delivery(q.tenant, id);
+      std::vector<absl::string_view> argv = {"HMGET", key};
+      argv.insert(argv.end(), std::begin(dlv::kSummary), std::end(dlv::kSummary));
+      p.Add(absl::MakeConstSpan(argv));
+    }
     auto records = (*conn)->Execute(p);
     if (!records.ok()) return records.status();
     size_t used = 0;
     for (; used < ids->size() && static_cast<int>(page.deliveries.size()) < q.page_size; ++used) {
       const RedisReply& r = (*records)[used];
-      if (r.is_error() || r.elements.empty()) continue;  // expired
-      v1::Delivery d = DeliveryFromHash(q.tenant, (*ids)[used], r.elements);
+      if (r.is_error() || r.elements.empty() || r.elements[0].is_nil()) continue;  // expired
+      std::vector<RedisReply> flat;  // [field, value, ...] as DeliveryFromHash reads it
+      for (size_t f = 0; f < r.elements.size() && f < std::size(dlv::kSummary); ++f) {
+        if (r.elements[f].is_nil()) continue;
+        flat.emplace_back().str = std::string(dlv::kSummary[f]);
+        flat.push_back(r.elements[f]);
+      }
+      v1::Delivery d = DeliveryFromHash(q.tenant, (*ids)[used], flat);
       if (q.status != v1::DELIVERY_STATUS_UNSPECIFIED && d.status() != q.status) continue;
       page.deliveries.push_back(std::move(d));
     }

@@ -12,20 +12,22 @@
 namespace hookrelay::store {
 
 // What one finished attempt changes: the delivery's status and counters, and the attempt
-// appended to its history. `next_attempt` is set for RETRY_SCHEDULED.
+// added to its history. `next_attempt` is set for RETRY_SCHEDULED. `attempt_id` is unique
+// per attempt made (the stream entry's id): two attempts with the same number (a manual
+// retry beside a scheduled one) are both kept.
 struct AttemptUpdate {
   std::string tenant;
   std::string delivery_id;
+  std::string attempt_id;
   v1::DeliveryStatus status = v1::DELIVERY_STATUS_PENDING;
   v1::Attempt attempt;
   absl::Time next_attempt = absl::InfinitePast();
 };
 
-// Queues the writes of `u` on `p` (callers batch many and add their XACKs, all in one
-// MULTI/EXEC): the attempt appended to the history (which gets the retention TTL on the
-// first attempt) and the record's status fields (whose TTL was set at publish).
-void AddAttemptUpdate(const KeySchema& keys, absl::Duration retention, const AttemptUpdate& u,
-                      absl::Time now, Pipeline* p);
+// Queues the writes of `u` on `p` (callers batch many with their XACK in one MULTI/EXEC):
+// one HSET of the record's status fields and of the attempt, as field "a<number>.<attempt
+// id>" of the same hash, whose TTL was set at publish.
+void AddAttemptUpdate(const KeySchema& keys, const AttemptUpdate& u, absl::Time now, Pipeline* p);
 
 // Queues a status change with no attempt (CANCELLED for a deleted hook, FAILED for an
 // event past retention).

@@ -17,8 +17,10 @@ namespace hookrelay::store {
 //   <p>{t}:evt:<id>            STRING  serialized hookrelay.v1.Event        (retention TTL)
 //   <p>{t}:evt:<id>:dlvs       LIST    delivery ids of the event            (retention TTL)
 //   <p>{t}:idem:<key>          STRING  first event id for an idempotency key (24 h TTL+)
-//   <p>{t}:dlv:<id>            HASH    delivery record (see delivery_record.h) (retention TTL)
-//   <p>{t}:dlv:<id>:att        LIST    serialized hookrelay.v1.Attempt      (retention TTL)
+//   <p>{t}:dlv:<id>            HASH    delivery record and its attempts (see
+//                                      delivery_record.h)                   (retention TTL)
+//   <p>{t}:dlv:<id>:att        LIST    attempts of records written before they moved into
+//                                      the record; read only                (retention TTL)
 //   <p>{t}:hook:<id>:dlvs      ZSET    delivery ids of a hook by creation ms
 //   <p>{t}:hook:<id>:health    HASH    fails (consecutive failed deliveries), ok (last
 //                                      success ms), since (first failure since then, ms)
@@ -53,7 +55,7 @@ class KeySchema {
   std::string Delivery(absl::string_view t, absl::string_view id) const {
     return absl::StrCat(prefix_, "{", t, "}:dlv:", id);
   }
-  std::string Attempts(absl::string_view t, absl::string_view delivery_id) const {
+  std::string LegacyAttempts(absl::string_view t, absl::string_view delivery_id) const {
     return absl::StrCat(prefix_, "{", t, "}:dlv:", delivery_id, ":att");
   }
   std::string Stream() const { return absl::StrCat(prefix_, "stream"); }

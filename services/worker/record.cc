@@ -62,7 +62,13 @@ void Worker::RecordBatch(std::vector<std::unique_ptr<Job>>& batch,
   const absl::Time now = clock_.Now();
   store::Pipeline p;
   p.Add({"MULTI"});
-  for (auto& job : batch) AddJobWrites(*job, now, &p);
+  std::vector<absl::string_view> acks;
+  acks.reserve(batch.size());
+  for (auto& job : batch) {
+    AddJobWrites(*job, now, &p);
+    acks.push_back(job->entry.id);
+  }
+  queue::AddAck(keys_, acks, &p);  // one XACK for the batch, in the same transaction
   p.Add({"EXEC"});
   absl::Time give_up = absl::InfiniteFuture();
   absl::Duration backoff = absl::Milliseconds(50);
@@ -139,6 +145,7 @@ void Worker::AddJobWrites(Job& job, absl::Time now, store::Pipeline* p) {
     case Job::Kind::kTooManyReclaims: {
       store::AttemptUpdate u{.tenant = t.tenant(),
                              .delivery_id = t.delivery_id(),
+                             .attempt_id = job.entry.id,
                              .status = v1::DELIVERY_STATUS_FAILED,
                              .attempt = MakeAttempt(job, options_.consumer_name, now)};
       if (job.kind == Job::Kind::kRenderFailed) {
@@ -148,11 +155,10 @@ void Worker::AddJobWrites(Job& job, absl::Time now, store::Pipeline* p) {
         u.attempt.set_error(absl::StrCat("handed out ", job.entry.deliveries,
                                          " times without finishing; a worker may crash on it"));
       }
-      store::AddAttemptUpdate(keys_, options_.retention, u, now, p);
+      store::AddAttemptUpdate(keys_, u, now, p);
       break;
     }
   }
-  queue::AddAck(keys_, job.entry.id, p);
 }
 
 void Worker::AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p) {
@@ -160,7 +166,6 @@ void Worker::AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p) {
   if (job.response.failure == http::FailureKind::kAborted) {
     // Shutting down before an answer: hand the task back for another worker, now.
     p->Add({"XADD", keys_.Stream(), "*", store::KeySchema::kTaskField, job.entry.task});
-    queue::AddAck(keys_, job.entry.id, p);
     return;
   }
   const int attempt = std::max(1, t.attempt());
@@ -175,6 +180,7 @@ void Worker::AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p) {
   const Decision& d = *job.decision;
   store::AttemptUpdate u{.tenant = t.tenant(),
                          .delivery_id = t.delivery_id(),
+                         .attempt_id = job.entry.id,
                          .status = d.status,
                          .attempt = MakeAttempt(job, options_.consumer_name, now)};
   u.attempt.set_error_class(d.error_class);
@@ -192,9 +198,8 @@ void Worker::AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p) {
     p->Add({"ZADD", keys_.RetrySet(), std::to_string(absl::ToUnixMillis(u.next_attempt)),
             next.SerializeAsString()});
   }
-  store::AddAttemptUpdate(keys_, options_.retention, u, now, p);
+  store::AddAttemptUpdate(keys_, u, now, p);
   if (!t.test()) AddHealthWrites(job, now, p);
-  queue::AddAck(keys_, job.entry.id, p);
 }
 
 void Worker::CountRecorded(const Job& job, absl::Time now) {

@@ -121,6 +121,7 @@ class Worker {
   // The EXEC replies of the batch's transaction.
   absl::StatusOr<std::vector<store::RedisReply>> ExecuteRecord(
       const store::Pipeline& p, std::unique_ptr<store::RedisConnection>& conn);
+  // The writes of one finished job but its ack (RecordBatch acks the batch in one XACK).
   void AddJobWrites(Job& job, absl::Time now, store::Pipeline* p);
   void AddHttpOutcome(Job& job, absl::Time now, store::Pipeline* p);
   void CountRecorded(const Job& job, absl::Time now);

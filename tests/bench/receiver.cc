@@ -250,8 +250,8 @@ void Loop(int listen_fd, Stats& s) {
   char buf[65536];
   std::vector<Conn*> waiting;  // connections with a /wait in progress
   while (true) {
-    const int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()),
-                             waiting.empty() ? -1 : 2);
+    const int n =
+        epoll_wait(ep, events.data(), static_cast<int>(events.size()), waiting.empty() ? -1 : 2);
     const int64_t now = NowNs();
     std::erase_if(waiting, [&](Conn* c) {
       if (c->wait_until_ns == 0) return true;  // closed meanwhile
