@@ -86,6 +86,7 @@ struct Connection;
 struct Transfer {
   HttpSender::Completion done;
   HttpResponse response;
+  FailureKind invalid = FailureKind::kNone;  // the request cannot be sent (set by Submit)
   std::string origin;
   std::string wire;  // request line, headers and body, as sent
   size_t sent = 0;
@@ -143,10 +144,14 @@ class HttpSender::Impl {
     });
   }
 
+  // Formats the request on the caller's thread: the request's buffers are freed by the
+  // thread that allocated them (freeing another thread's memory takes glibc's arena lock,
+  // which the two threads then fight over).
   void Submit(HttpRequest request, Completion done) {
     auto t = std::make_unique<Transfer>();
     t->done = std::move(done);
     t->timeout = request.timeout;
+    Prepare(request, t.get());
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     bool wake = false;
     bool queued = false;
@@ -156,7 +161,7 @@ class HttpSender::Impl {
         // The loop takes the whole queue at once: only the first request of a burst needs
         // to wake it, and none submitted from the loop itself (completions submit more).
         wake = incoming_.empty() && std::this_thread::get_id() != loop_id_;
-        incoming_.emplace_back(std::move(t), std::move(request));
+        incoming_.push_back(std::move(t));
         queued = true;
       }
     }
@@ -190,8 +195,8 @@ class HttpSender::Impl {
   int WaitMillis(absl::Time now) const;
   void TakeIncoming();
   void StartWaiting();
-  void Begin(std::unique_ptr<Transfer> t, HttpRequest request);
-  const Target& TargetOf(const std::string& url);
+  void Prepare(const HttpRequest& request, Transfer* t);
+  void Begin(std::unique_ptr<Transfer> t);
   void Dial(Transfer* t);
   void TakeConnections();
   void Bind(Transfer* t, Connection* c);
@@ -219,20 +224,22 @@ class HttpSender::Impl {
   std::atomic<int> in_flight_{0};
 
   std::mutex mu_;  // guards incoming_, stopping_, abort_at_
-  std::vector<std::pair<std::unique_ptr<Transfer>, HttpRequest>> incoming_;
+  std::vector<std::unique_ptr<Transfer>> incoming_;
   bool stopping_ = false;
   absl::Time abort_at_;
 
+  std::mutex targets_mu_;                             // guards targets_
+  absl::flat_hash_map<std::string, Target> targets_;  // by URL
+
   // Loop thread only.
-  std::vector<std::pair<std::unique_ptr<Transfer>, HttpRequest>> taken_;
-  std::deque<std::pair<std::unique_ptr<Transfer>, HttpRequest>> waiting_;
+  std::vector<std::unique_ptr<Transfer>> taken_;
+  std::deque<std::unique_ptr<Transfer>> waiting_;
   int active_ = 0;        // transfers dialing or on a connection
   bool aborted_ = false;  // AbortAll() ran: finished dials are not used any more
   uint64_t next_dial_ = 0;
   absl::flat_hash_map<uint64_t, Transfer*> dialing_;
   absl::flat_hash_map<Connection*, std::unique_ptr<Transfer>> busy_;  // owns bound transfers
   absl::flat_hash_map<std::string, std::vector<Connection*>> idle_;   // most recent last
-  absl::flat_hash_map<std::string, Target> targets_;                  // by URL
   std::multimap<absl::Time, Transfer*> timers_;                       // deadlines on the wire
   absl::Time next_sweep_;
   char buf_[kReadChunk];
@@ -301,33 +308,43 @@ void HttpSender::Impl::TakeIncoming() {
 
 void HttpSender::Impl::StartWaiting() {
   while (!waiting_.empty() && active_ < options_.max_in_flight) {
-    auto [t, request] = std::move(waiting_.front());
+    std::unique_ptr<Transfer> t = std::move(waiting_.front());
     waiting_.pop_front();
-    Begin(std::move(t), std::move(request));
+    Begin(std::move(t));
   }
 }
 
-const Target& HttpSender::Impl::TargetOf(const std::string& url) {
-  auto it = targets_.find(url);
-  if (it != targets_.end()) return it->second;
-  if (targets_.size() >= kMaxCachedTargets) targets_.clear();
-  return targets_.emplace(url, ParseTarget(url, options_.allow_http)).first->second;
-}
-
-// Formats the request and sends it on an idle connection to its origin, or dials one.
-void HttpSender::Impl::Begin(std::unique_ptr<Transfer> t, HttpRequest request) {
-  t->start = absl::Now();
-  t->deadline = t->start + request.timeout;
-  const Target& target = TargetOf(request.url);
+// The target of the request's URL (parsed once per URL) and the bytes to send, or why the
+// request cannot be sent (in t->invalid and t->response.error).
+void HttpSender::Impl::Prepare(const HttpRequest& request, Transfer* t) {
+  std::lock_guard<std::mutex> lock(targets_mu_);
+  auto it = targets_.find(request.url);
+  if (it == targets_.end()) {
+    if (targets_.size() >= kMaxCachedTargets) targets_.clear();
+    it = targets_.emplace(request.url, ParseTarget(request.url, options_.allow_http)).first;
+  }
+  const Target& target = it->second;
   if (target.failure != FailureKind::kNone) {
-    Finish(std::move(t), target.failure, target.error);
+    t->invalid = target.failure;
+    t->response.error = target.error;
+  } else if (!FormatRequest(target, request, options_.user_agent, &t->wire)) {
+    t->invalid = FailureKind::kInvalidTarget;
+    t->response.error = "header with a line break or no name";
+  } else {
+    t->origin = target.origin;
+  }
+}
+
+// Sends the request on an idle connection to its origin, or dials one.
+void HttpSender::Impl::Begin(std::unique_ptr<Transfer> t) {
+  t->start = absl::Now();
+  t->deadline = t->start + t->timeout;
+  if (t->invalid != FailureKind::kNone) {
+    const FailureKind failure = t->invalid;
+    std::string error = std::move(t->response.error);
+    Finish(std::move(t), failure, std::move(error));
     return;
   }
-  if (!FormatRequest(target, request, options_.user_agent, &t->wire)) {
-    Finish(std::move(t), FailureKind::kInvalidTarget, "header with a line break or no name");
-    return;
-  }
-  t->origin = target.origin;
   ++active_;
   Transfer* raw = t.get();
   auto idle = idle_.find(raw->origin);
@@ -564,7 +581,7 @@ void HttpSender::Impl::AbortAll() {
   }
   busy_.clear();
   while (!waiting_.empty()) {
-    auto t = std::move(waiting_.front().first);
+    std::unique_ptr<Transfer> t = std::move(waiting_.front());
     waiting_.pop_front();
     Finish(std::move(t), FailureKind::kAborted, "sender stopped");
   }

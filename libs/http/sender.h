@@ -54,10 +54,12 @@ struct SenderOptions {
   absl::Status Validate() const;
 };
 
-// Sends HTTP POSTs with libcurl's multi interface on one thread of its own: many requests
-// in flight, connections kept alive and reused, no redirects followed, and every address
+// Sends HTTP POSTs from an epoll loop on one thread of its own: many requests in flight,
+// HTTP/1.1 connections kept alive and reused, no redirects followed. libcurl opens the
+// connections (DNS, TCP, TLS with verification) on dialing threads, and every address is
 // checked by the AddressGuard right before connecting (after DNS, so rebinding cannot slip
-// through). Submit() is thread-safe; completions run on the sender thread and must be quick.
+// through). Submit() is thread-safe and formats the request on the caller's thread;
+// completions run on the sender thread and must be quick.
 class HttpSender {
  public:
   using Completion = std::function<void(HttpResponse)>;

@@ -49,6 +49,8 @@ void Worker::RecordLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       in_flight_ -= static_cast<int>(batch.size());
       metrics_.inflight.Set(in_flight_);
+      // Freed by the reader, which allocated most of them (see spent_).
+      for (auto& job : batch) spent_.push_back(std::move(job));
     }
     room_cv_.notify_all();
   }

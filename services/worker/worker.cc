@@ -167,6 +167,7 @@ void Worker::SubscribeLoop() {
 void Worker::ReadLoop() {
   std::unique_ptr<store::RedisConnection> conn;
   absl::Duration backoff = absl::Milliseconds(100);
+  std::vector<std::unique_ptr<Job>> spent;
   while (!stopping_) {
     int room = 0;
     {
@@ -178,7 +179,9 @@ void Worker::ReadLoop() {
         return stopping_ || in_flight_ == 0 || options_.max_in_flight - in_flight_ >= want;
       });
       room = options_.max_in_flight - in_flight_;
+      spent.swap(spent_);
     }
+    spent.clear();  // here, not under the lock
     if (stopping_) break;
     if (conn == nullptr) {
       auto c = store::RedisConnection::Connect(store::RedisOptions{.url = options_.redis_url});

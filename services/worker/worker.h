@@ -147,13 +147,16 @@ class Worker {
   absl::BitGen rng_;
 
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;  // guards in_flight_, done_, recorder_stop_
+  std::mutex mu_;  // guards in_flight_, done_, spent_, recorder_stop_
   std::condition_variable room_cv_;
   std::condition_variable done_cv_;
   std::condition_variable stop_cv_;
   int in_flight_ = 0;
 
   std::vector<std::unique_ptr<Job>> done_;
+  // Recorded jobs, handed back for the reader to free: glibc frees memory of another
+  // thread's arena under that arena's lock, which the reader's allocations then wait on.
+  std::vector<std::unique_ptr<Job>> spent_;
   bool recorder_stop_ = false;
 
   // Recorder thread only: when each hook's failure count was last reset.
