@@ -2,6 +2,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -9,9 +10,10 @@
 namespace hookrelay::store {
 namespace {
 
-// Step 3 of a plan whose key and version were checked, for the batch's MULTI/EXEC.
+// Step 3 of a plan whose key and version were checked, for the batch's MULTI/EXEC. Adds
+// the hook indexes it wrote to `indexes` (AddIndexUpkeep's).
 void AddWrites(const KeySchema& keys, const EventStoreOptions& options, const PublishPlan& plan,
-               absl::Time now, Pipeline* p) {
+               absl::Time now, absl::flat_hash_set<std::string>* indexes, Pipeline* p) {
   const v1::Event& e = plan.event;
   const std::string ttl = std::to_string(absl::ToInt64Seconds(options.retention));
   const std::string now_ms = std::to_string(absl::ToUnixMillis(now));
@@ -25,7 +27,7 @@ void AddWrites(const KeySchema& keys, const EventStoreOptions& options, const Pu
             now_ms, "n", "0"});
     p->Add({"EXPIRE", record, ttl});
     p->Add({"ZADD", index, now_ms, d.delivery_id});
-    p->Add({"EXPIRE", index, ttl});
+    indexes->insert(index);
     p->Add({"RPUSH", list, d.delivery_id});
     p->Add({"XADD", stream, "*", KeySchema::kTaskField, d.task});
   }
@@ -33,6 +35,19 @@ void AddWrites(const KeySchema& keys, const EventStoreOptions& options, const Pu
   if (!e.idempotency_key().empty()) {
     p->Add({"SET", keys.Idempotency(e.tenant(), e.idempotency_key()), e.id(), "EX",
             std::to_string(absl::ToInt64Seconds(options.idempotency_ttl))});
+  }
+}
+
+// Once per hook index a batch wrote to: drops the entries past retention (their records
+// have expired) and renews the TTL. A busy hook's index is written all the time, so the TTL
+// alone would never let its old entries go.
+void AddIndexUpkeep(const EventStoreOptions& options,
+                    const absl::flat_hash_set<std::string>& indexes, absl::Time now, Pipeline* p) {
+  const std::string ttl = std::to_string(absl::ToInt64Seconds(options.retention));
+  const std::string before = absl::StrCat("(", absl::ToUnixMillis(now - options.retention));
+  for (const std::string& index : indexes) {
+    p->Add({"ZREMRANGEBYSCORE", index, "-inf", before});
+    p->Add({"EXPIRE", index, ttl});
   }
 }
 
@@ -127,7 +142,9 @@ absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishBatch(
         {"LRANGE", keys_.EventDeliveries(plans[i].event.tenant(), out[i].event_id), "0", "-1"});
   }
   second.Add({"MULTI"});
-  for (size_t i : decided->to_write) AddWrites(keys_, options_, plans[i], now, &second);
+  absl::flat_hash_set<std::string> indexes;
+  for (size_t i : decided->to_write) AddWrites(keys_, options_, plans[i], now, &indexes, &second);
+  AddIndexUpkeep(options_, indexes, now, &second);
   second.Add({"EXEC"});
   auto written = (*conn)->Execute(second);
   if (!written.ok()) return written.status();

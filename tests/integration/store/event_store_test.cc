@@ -196,6 +196,25 @@ TEST_F(EventStoreTest, PublishStoresEventOnceAndOneRecordAndTaskPerDelivery) {
   EXPECT_EQ(Keys("*idem*"), "");
 }
 
+TEST_F(EventStoreTest, HookIndexDropsEntriesPastRetentionAndKeepsItsTtl) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 1);
+  const std::string index = keys_.HookDeliveries("acme", hook_ids[0]);
+  // Entries of a busy hook: one past the 48 h retention (its record expired), one within.
+  const absl::Time old = kNow - absl::Hours(49), recent = kNow - absl::Hours(47);
+  ASSERT_OK(
+      redis_->Command({"ZADD", index, absl::StrCat(absl::ToUnixMillis(old)), "dlv_old"}).status());
+  ASSERT_OK(redis_->Command({"ZADD", index, absl::StrCat(absl::ToUnixMillis(recent)), "dlv_recent"})
+                .status());
+  std::vector<PublishPlan> plans = {MakePlan("acme", 1, hook_ids), MakePlan("acme", 1, hook_ids)};
+  ASSERT_OK_AND_ASSIGN(std::vector<PublishOutcome> out, events_.PublishBatch(plans, kNow));
+
+  const std::vector<std::string> members =
+      absl::StrSplit(redis_->Command({"ZRANGE", index, "0", "-1"}).value_or(""), '\n');
+  EXPECT_THAT(members,
+              UnorderedElementsAre("dlv_recent", out[0].delivery_ids[0], out[1].delivery_ids[0]));
+  EXPECT_THAT(Ttl(index), AllOf(Ge(47 * 3600), Le(48 * 3600)));
+}
+
 TEST_F(EventStoreTest, PublishedDeliveryReadsBackAsPending) {
   const std::vector<std::string> hook_ids = CreateHooks("acme", 1);
   const PublishPlan plan = MakePlan("acme", 1, hook_ids);
