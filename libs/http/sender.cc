@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "libs/core/thread_name.h"
 #include "libs/http/connector.h"
+#include "libs/http/idle_pool.h"
 #include "libs/http/response_parser.h"
 #include "libs/http/target.h"
 
@@ -107,7 +108,6 @@ struct Connection {
   Transfer* transfer = nullptr;
   bool reused = false;   // carried a request before
   bool writing = false;  // waiting for EPOLLOUT
-  absl::Time idle_since;
 };
 
 class HttpSender::Impl {
@@ -123,9 +123,7 @@ class HttpSender::Impl {
   }
   ~Impl() {
     connector_.reset();  // joins the dialing threads, which wake the loop through wake_fd_
-    for (auto& [origin, conns] : idle_) {
-      for (Connection* c : conns) CloseConnection(c);
-    }
+    for (Connection* c : idle_.TakeAll()) CloseConnection(c);
     close(wake_fd_);
     close(epoll_fd_);
   }
@@ -239,8 +237,8 @@ class HttpSender::Impl {
   uint64_t next_dial_ = 0;
   absl::flat_hash_map<uint64_t, Transfer*> dialing_;
   absl::flat_hash_map<Connection*, std::unique_ptr<Transfer>> busy_;  // owns bound transfers
-  absl::flat_hash_map<std::string, std::vector<Connection*>> idle_;   // most recent last
-  std::multimap<absl::Time, Transfer*> timers_;                       // deadlines on the wire
+  IdlePool<Connection> idle_;
+  std::multimap<absl::Time, Transfer*> timers_;  // deadlines on the wire
   absl::Time next_sweep_;
   char buf_[kReadChunk];
 };
@@ -347,10 +345,7 @@ void HttpSender::Impl::Begin(std::unique_ptr<Transfer> t) {
   }
   ++active_;
   Transfer* raw = t.get();
-  auto idle = idle_.find(raw->origin);
-  if (idle != idle_.end() && !idle->second.empty()) {
-    Connection* c = idle->second.back();
-    idle->second.pop_back();
+  if (Connection* c = idle_.Take(raw->origin)) {
     busy_[c] = std::move(t);
     Bind(raw, c);
     return;
@@ -479,8 +474,7 @@ void HttpSender::Impl::Succeeded(Connection* c) {
   c->transfer = nullptr;
   if (keep) {
     c->reused = true;
-    c->idle_since = absl::Now();
-    idle_[c->origin].push_back(c);
+    idle_.Put(c->origin, c, absl::Now());
   } else {
     CloseConnection(c);
   }
@@ -527,34 +521,13 @@ void HttpSender::Impl::Expire(absl::Time now) {
 // max_in_flight idle connections.
 void HttpSender::Impl::SweepIdle(absl::Time now) {
   next_sweep_ = now + kSweepEvery;
-  size_t total = 0;
-  for (auto& [origin, conns] : idle_) total += conns.size();
-  size_t excess = total > static_cast<size_t>(options_.max_in_flight)
-                      ? total - static_cast<size_t>(options_.max_in_flight)
-                      : 0;
-  for (auto it = idle_.begin(); it != idle_.end();) {
-    std::vector<Connection*>& conns = it->second;
-    size_t drop = 0;  // the oldest are first
-    while (drop < conns.size() && (now - conns[drop]->idle_since > kMaxIdle || excess > 0)) {
-      CloseConnection(conns[drop]);
-      if (excess > 0) --excess;
-      ++drop;
-    }
-    conns.erase(conns.begin(), conns.begin() + static_cast<ptrdiff_t>(drop));
-    if (conns.empty()) {
-      idle_.erase(it++);
-    } else {
-      ++it;
-    }
+  for (Connection* c : idle_.Sweep(now, kMaxIdle, static_cast<size_t>(options_.max_in_flight))) {
+    CloseConnection(c);
   }
 }
 
 void HttpSender::Impl::DropIdle(Connection* c) {
-  auto it = idle_.find(c->origin);
-  if (it != idle_.end()) {
-    auto& conns = it->second;
-    conns.erase(std::remove(conns.begin(), conns.end(), c), conns.end());
-  }
+  idle_.Remove(c->origin, c);
   CloseConnection(c);
 }
 
