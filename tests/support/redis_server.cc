@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -151,6 +152,12 @@ absl::Status RedisServer::StartAgain() {
     return absl::FailedPreconditionError(absl::StrCat("redis ", url(), ": already running"));
   }
   return Launch(port_);
+}
+
+long long RedisServer::Ttl(const std::string& key) const {
+  long long ttl = -3;
+  (void)absl::SimpleAtoi(Command({"TTL", key}).value_or("-3"), &ttl);
+  return ttl;
 }
 
 absl::StatusOr<std::string> RedisServer::Command(const std::vector<std::string>& argv) const {

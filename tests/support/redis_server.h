@@ -62,6 +62,8 @@ class RedisServer {
   // integers in decimal, nil as "(nil)", arrays as their elements joined by "\n". Returns
   // INTERNAL with Redis's message for an error reply, UNAVAILABLE if the server is down.
   absl::StatusOr<std::string> Command(const std::vector<std::string>& argv) const;
+  // The key's TTL in seconds: -1 without one, -2 if it does not exist, -3 if Redis failed.
+  long long Ttl(const std::string& key) const;
 
  private:
   RedisServer(Options options, std::string dir) : options_(options), dir_(std::move(dir)) {}

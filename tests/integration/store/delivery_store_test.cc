@@ -71,11 +71,7 @@ class DeliveryStoreTest : public ::testing::Test {
     ASSERT_OK((*conn)->Execute(p).status());
   }
 
-  long long Ttl(const std::string& key) {
-    long long ttl = -3;
-    (void)absl::SimpleAtoi(redis_->Command({"TTL", key}).value_or("-3"), &ttl);
-    return ttl;
-  }
+  long long Ttl(const std::string& key) { return redis_->Ttl(key); }
 
   inline static std::unique_ptr<RedisServer> redis_;
   KeySchema keys_;

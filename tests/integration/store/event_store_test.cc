@@ -130,11 +130,7 @@ class EventStoreTest : public ::testing::Test {
     return redis_->Command({"KEYS", std::string(pattern)}).value_or("<error>");
   }
 
-  long long Ttl(const std::string& key) {
-    long long ttl = -3;
-    (void)absl::SimpleAtoi(redis_->Command({"TTL", key}).value_or("-3"), &ttl);
-    return ttl;
-  }
+  long long Ttl(const std::string& key) { return redis_->Ttl(key); }
 
   inline static std::unique_ptr<RedisServer> redis_;
   KeySchema keys_;
