@@ -3,6 +3,8 @@
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -12,35 +14,54 @@
 namespace hookrelay::store {
 namespace {
 
-RedisReply Convert(const redisReply* r) {
-  RedisReply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = RedisReply::Type::kString;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = RedisReply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = RedisReply::Type::kError;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = RedisReply::Type::kInteger;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::kArray;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(Convert(r->element[i]));
-      break;
-    default:
-      out.type = RedisReply::Type::kNil;
-  }
-  return out;
+// hiredis builds replies through these callbacks, straight into our RedisReply: no
+// redisReply tree to allocate, copy from and free. The reader's privdata points at the
+// RedisReply the next reply goes to (Execute sizes its vector first, so it stays put); an
+// array's elements are sized when it is created, so a nested reply goes into its slot.
+// Everything lives in Execute's vector: freeing is a no-op.
+RedisReply* Slot(const redisReadTask* task) {
+  if (task->parent == nullptr) return static_cast<RedisReply*>(task->privdata);
+  auto* parent = static_cast<RedisReply*>(task->parent->obj);
+  return &parent->elements[static_cast<size_t>(task->idx)];
 }
+
+void* CreateString(const redisReadTask* task, char* str, size_t len) {
+  RedisReply* r = Slot(task);
+  if (r == nullptr) return nullptr;
+  r->type = task->type == REDIS_REPLY_ERROR    ? RedisReply::Type::kError
+            : task->type == REDIS_REPLY_STATUS ? RedisReply::Type::kStatus
+                                               : RedisReply::Type::kString;
+  r->str.assign(str, len);
+  return r;
+}
+
+void* CreateArray(const redisReadTask* task, int elements) {
+  RedisReply* r = Slot(task);
+  if (r == nullptr) return nullptr;
+  r->type = RedisReply::Type::kArray;
+  r->elements.resize(static_cast<size_t>(std::max(elements, 0)));
+  return r;
+}
+
+void* CreateInteger(const redisReadTask* task, long long value) {
+  RedisReply* r = Slot(task);
+  if (r == nullptr) return nullptr;
+  r->type = RedisReply::Type::kInteger;
+  r->integer = value;
+  return r;
+}
+
+void* CreateNil(const redisReadTask* task) {
+  RedisReply* r = Slot(task);
+  if (r == nullptr) return nullptr;
+  r->type = RedisReply::Type::kNil;
+  return r;
+}
+
+void FreeNothing(void*) {}
+
+redisReplyObjectFunctions kIntoRedisReply = {CreateString, CreateArray, CreateInteger, CreateNil,
+                                             FreeNothing};
 
 std::string Sha1Hex(absl::string_view data) {
   unsigned char digest[SHA_DIGEST_LENGTH];
@@ -156,6 +177,7 @@ class RedisConnection::Impl {
     // pipelined reply (a batch of events, a stream read) grew a fresh buffer, often by mmap
     // and page faults. Keep it.
     ctx->reader->maxbuf = 0;
+    ctx->reader->fn = &kIntoRedisReply;
     ctx_ = std::move(ctx);
     if (!endpoint_.password.empty()) {
       Pipeline p;
@@ -182,14 +204,14 @@ class RedisConnection::Impl {
     if (redisAppendFormattedCommand(ctx_.get(), buf.data(), buf.size()) != REDIS_OK) {
       return Drop();
     }
-    std::vector<RedisReply> replies;
-    replies.reserve(pipeline.size());
-    for (size_t i = 0; i < pipeline.size(); ++i) {
+    std::vector<RedisReply> replies(pipeline.size());
+    for (RedisReply& reply : replies) {
+      ctx_->reader->privdata = &reply;  // where kIntoRedisReply builds it
       void* raw = nullptr;
-      if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) return Drop();
-      ReplyPtr reply(static_cast<redisReply*>(raw));
-      replies.push_back(Convert(reply.get()));
+      const int rc = redisGetReply(ctx_.get(), &raw);
+      if (rc != REDIS_OK || raw == nullptr) return Drop();
     }
+    ctx_->reader->privdata = nullptr;
     return replies;
   }
 

@@ -213,6 +213,49 @@ TEST_F(RedisClientTest, PipelineKeepsErrorRepliesInPlace) {
   EXPECT_OK(replies[3].ToStatus());
 }
 
+TEST_F(RedisClientTest, NestedRepliesKeepTheirShapeAcrossManyReads) {
+  ASSERT_OK_AND_ASSIGN(auto conn, Connect(redis_->url()));
+  // Large values, so that the replies arrive over many socket reads.
+  const std::string big(100 * 1024, 'v');
+  Pipeline p;
+  p.Add({"SET", "a", big});
+  p.Add({"XADD", "s", "1-1", "f", "one", "g", big});
+  p.Add({"XADD", "s", "2-1", "f", "two"});
+  p.Add({"MULTI"});
+  p.Add({"SET", "t", "text"});
+  p.Add({"INCR", "t"});  // fails inside the transaction
+  p.Add({"MGET", "a", "missing", "t"});
+  p.Add({"EXEC"});
+  p.Add({"XRANGE", "s", "-", "+"});
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisReply> replies, conn->Execute(p));
+  ASSERT_EQ(replies.size(), 9u);
+
+  // EXEC: [OK, error, [big, nil, "text"]].
+  const RedisReply& exec = replies[7];
+  ASSERT_EQ(exec.type, Type::kArray);
+  ASSERT_EQ(exec.elements.size(), 3u);
+  EXPECT_EQ(exec.elements[0].type, Type::kStatus);
+  EXPECT_TRUE(exec.elements[1].is_error());
+  const RedisReply& mget = exec.elements[2];
+  ASSERT_EQ(mget.elements.size(), 3u);
+  EXPECT_EQ(mget.elements[0].str, big);
+  EXPECT_TRUE(mget.elements[1].is_nil());
+  EXPECT_EQ(mget.elements[2].str, "text");
+
+  // XRANGE: [[id, [field, value, ...]], ...].
+  const RedisReply& range = replies[8];
+  ASSERT_EQ(range.elements.size(), 2u);
+  EXPECT_EQ(range.elements[0].elements[0].str, "1-1");
+  EXPECT_THAT(range.elements[0].elements[1].elements,
+              ElementsAre(Field(&RedisReply::str, "f"), Field(&RedisReply::str, "one"),
+                          Field(&RedisReply::str, "g"), Field(&RedisReply::str, big)));
+  EXPECT_EQ(range.elements[1].elements[0].str, "2-1");
+  EXPECT_THAT(range.elements[1].elements[1].elements,
+              ElementsAre(Field(&RedisReply::str, "f"), Field(&RedisReply::str, "two")));
+  // The connection is in step for the next call.
+  EXPECT_THAT(conn->Command({"GET", "t"}), IsOkAndHolds(Field(&RedisReply::str, "text")));
+}
+
 TEST_F(RedisClientTest, EmptyPipelineSendsNothing) {
   ASSERT_OK_AND_ASSIGN(auto conn, Connect(redis_->url()));
   Pipeline p;
