@@ -57,67 +57,67 @@ void Worker::Dispatch(std::vector<queue::StreamEntry> entries, store::RedisConne
 absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
                                   store::RedisConnection& conn) {
   const absl::Time now = clock_.Now();
+  // Each job's hook and event keys, built once. What a job misses in the caches is fetched
+  // once per batch: `fetch` maps a key (a view into these vectors, which do not grow) to its
+  // GET's index in the pipeline.
+  std::vector<std::string> hook_keys(jobs.size()), event_keys(jobs.size());
+  std::vector<std::pair<absl::string_view, bool>> gets;  // in pipeline order; true: a hook
+  absl::flat_hash_map<absl::string_view, size_t> fetch;
   store::Pipeline p;
-  std::vector<std::pair<std::string, bool>> keys;  // in pipeline order; true: a hook
-  absl::flat_hash_map<std::string, size_t> slot;
-  auto want = [&](std::string key, bool is_hook) {
-    if (slot.emplace(key, keys.size()).second) {
+  auto want = [&](absl::string_view key, bool is_hook) {
+    if (fetch.emplace(key, gets.size()).second) {
       p.Add({"GET", key});
-      keys.emplace_back(std::move(key), is_hook);
+      gets.emplace_back(key, is_hook);
     }
   };
-  for (auto& job : jobs) {
-    if (job->kind != Job::Kind::kHttp) continue;
-    const v1::DeliveryTask& t = job->task;
-    std::string hk = keys_.Hook(t.tenant(), t.webhook_id());
-    job->hook = hooks_.Find(hk, now);
-    if (job->hook == nullptr) want(std::move(hk), true);
-    std::string ek = keys_.Event(t.tenant(), t.event_id());
-    job->event = events_.Find(ek);
-    if (job->event == nullptr) want(std::move(ek), false);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    Job& job = *jobs[i];
+    if (job.kind != Job::Kind::kHttp) continue;
+    const v1::DeliveryTask& t = job.task;
+    hook_keys[i] = keys_.Hook(t.tenant(), t.webhook_id());
+    job.hook = hooks_.Find(hook_keys[i], now);
+    if (job.hook == nullptr) want(hook_keys[i], true);
+    event_keys[i] = keys_.Event(t.tenant(), t.event_id());
+    job.event = events_.Find(event_keys[i]);
+    if (job.event == nullptr) want(event_keys[i], false);
   }
-  // What this batch fetched, held here: the caches may drop an entry at any moment (a hook
-  // change published for the tenant, a reconnect of the subscriber, event cache eviction),
-  // and a job must not then look cancelled or expired.
-  absl::flat_hash_map<std::string, std::shared_ptr<const CachedHook>> fetched_hooks;
-  absl::flat_hash_map<std::string, std::shared_ptr<const v1::Event>> fetched_events;
+  // What this batch fetched, held here by GET index: the caches may drop an entry at any
+  // moment (a hook change published for the tenant, a reconnect of the subscriber, event
+  // cache eviction), and a job must not then look cancelled or expired.
+  std::vector<std::shared_ptr<const CachedHook>> fetched_hooks(gets.size());
+  std::vector<std::shared_ptr<const v1::Event>> fetched_events(gets.size());
   if (!p.empty()) {
     auto replies = conn.Execute(p);
     if (!replies.ok()) return replies.status();
-    for (size_t i = 0; i < keys.size(); ++i) {
-      const store::RedisReply& r = (*replies)[i];
+    for (size_t g = 0; g < gets.size(); ++g) {
+      const store::RedisReply& r = (*replies)[g];
       if (r.is_error()) return r.ToStatus();
-      const auto& [key, is_hook] = keys[i];
-      if (is_hook) {
+      const std::string key(gets[g].first);
+      if (gets[g].second) {
         auto hook =
             MakeCachedHook(r.is_nil() ? std::nullopt : std::optional<std::string>(r.str), now);
         hooks_.Put(key, hook);
-        fetched_hooks.emplace(key, std::move(hook));
+        fetched_hooks[g] = std::move(hook);
       } else if (!r.is_nil()) {
         auto event = std::make_shared<v1::Event>();
         if (event->ParseFromString(r.str)) {
           events_.Put(key, event, r.str.size());
-          fetched_events.emplace(key, std::move(event));
+          fetched_events[g] = std::move(event);
         }
       }
     }
   }
-  for (auto& job : jobs) {
-    if (job->kind != Job::Kind::kHttp) continue;
-    const v1::DeliveryTask& t = job->task;
-    if (job->hook == nullptr) {
-      auto it = fetched_hooks.find(keys_.Hook(t.tenant(), t.webhook_id()));
-      if (it != fetched_hooks.end()) job->hook = it->second;
-    }
-    if (job->event == nullptr) {
-      auto it = fetched_events.find(keys_.Event(t.tenant(), t.event_id()));
-      if (it != fetched_events.end()) job->event = it->second;
-    }
-    if (job->hook == nullptr || !job->hook->exists ||
-        (!job->hook->hook.enabled() && !t.manual() && !t.test())) {
-      job->kind = Job::Kind::kCancelled;
-    } else if (job->event == nullptr) {
-      job->kind = Job::Kind::kExpired;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    Job& job = *jobs[i];
+    if (job.kind != Job::Kind::kHttp) continue;
+    const v1::DeliveryTask& t = job.task;
+    if (job.hook == nullptr) job.hook = fetched_hooks[fetch.at(hook_keys[i])];
+    if (job.event == nullptr) job.event = fetched_events[fetch.at(event_keys[i])];
+    if (job.hook == nullptr || !job.hook->exists ||
+        (!job.hook->hook.enabled() && !t.manual() && !t.test())) {
+      job.kind = Job::Kind::kCancelled;
+    } else if (job.event == nullptr) {
+      job.kind = Job::Kind::kExpired;
     }
   }
   return absl::OkStatus();
