@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -127,30 +128,47 @@ absl::Status RedisReply::ToStatus() const {
   return absl::InternalError(absl::StrCat("redis: ", str));
 }
 
+namespace {
+
+// Appends "<prefix><n>\r\n" (a RESP array or bulk string header).
+void AppendLength(char prefix, size_t n, std::string* out) {
+  char buf[24];
+  buf[0] = prefix;
+  char* end = std::to_chars(buf + 1, buf + sizeof(buf) - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out->append(buf, static_cast<size_t>(end - buf));
+}
+
+}  // namespace
+
 void Pipeline::AppendHeader(size_t argc) {
-  absl::StrAppend(&buffer_, "*", argc, "\r\n");
+  AppendLength('*', argc, &buffer_);
   ++count_;
 }
 
 void Pipeline::AppendArg(absl::string_view arg) {
-  absl::StrAppend(&buffer_, "$", arg.size(), "\r\n");
+  AppendLength('$', arg.size(), &buffer_);
   buffer_.append(arg.data(), arg.size());
-  buffer_.append("\r\n");
+  buffer_.append("\r\n", 2);
 }
 
 void Pipeline::Add(std::initializer_list<absl::string_view> argv) {
   Add(absl::Span<const absl::string_view>(argv.begin(), argv.size()));
 }
 
-void Pipeline::Add(absl::Span<const absl::string_view> argv) {
+template <typename Args>
+void Pipeline::AddCommand(const Args& argv) {
+  size_t bytes = 16;  // the header; each argument adds at most 16 bytes of framing
+  for (const auto& a : argv) bytes += a.size() + 16;
+  buffer_.reserve(buffer_.size() + bytes);  // std::string still grows geometrically
   AppendHeader(argv.size());
-  for (absl::string_view a : argv) AppendArg(a);
+  for (const auto& a : argv) AppendArg(a);
 }
 
-void Pipeline::Add(absl::Span<const std::string> argv) {
-  AppendHeader(argv.size());
-  for (const std::string& a : argv) AppendArg(a);
-}
+void Pipeline::Add(absl::Span<const absl::string_view> argv) { AddCommand(argv); }
+
+void Pipeline::Add(absl::Span<const std::string> argv) { AddCommand(argv); }
 
 void Pipeline::Clear() {
   buffer_.clear();

@@ -59,6 +59,8 @@ class Pipeline {
   const std::string& buffer() const { return buffer_; }
 
  private:
+  template <typename Args>
+  void AddCommand(const Args& argv);
   void AppendHeader(size_t argc);
   void AppendArg(absl::string_view arg);
   std::string buffer_;
