@@ -50,12 +50,19 @@ MacCtxPtr NewHmacContext(HmacAlgorithm algorithm) {
   return ctx;
 }
 
-// The calling thread's context for `algorithm`, created on first use; null on failure.
-EVP_MAC_CTX* ThreadContext(HmacAlgorithm algorithm) {
-  thread_local MacCtxPtr contexts[2];
-  MacCtxPtr& slot = contexts[algorithm == HmacAlgorithm::kSha1 ? 0 : 1];
-  if (slot == nullptr) slot = NewHmacContext(algorithm);
-  return slot.get();
+// A thread's HMAC context for one digest, and the key it was last initialised with.
+struct ThreadHmac {
+  MacCtxPtr ctx;
+  std::string key;
+  bool keyed = false;  // `key` is the context's key
+};
+
+// The calling thread's context for `algorithm`, created on first use (ctx null on failure).
+ThreadHmac& ThreadContext(HmacAlgorithm algorithm) {
+  thread_local ThreadHmac contexts[2];
+  ThreadHmac& slot = contexts[algorithm == HmacAlgorithm::kSha1 ? 0 : 1];
+  if (slot.ctx == nullptr) slot.ctx = NewHmacContext(algorithm);
+  return slot;
 }
 
 [[noreturn]] void DieOnOpenSslFailure() {
@@ -71,12 +78,23 @@ const unsigned char* Bytes(absl::string_view s) {
 
 HmacDigest ComputeHmac(HmacAlgorithm algorithm, absl::string_view key,
                        std::initializer_list<absl::string_view> parts) {
-  EVP_MAC_CTX* ctx = ThreadContext(algorithm);
+  ThreadHmac& hmac = ThreadContext(algorithm);
+  EVP_MAC_CTX* ctx = hmac.ctx.get();
   if (ctx == nullptr) DieOnOpenSslFailure();
-  // A null key would make OpenSSL reuse the previous call's key: always pass a real pointer.
-  static const unsigned char kEmptyKey = 0;
-  const unsigned char* key_bytes = key.empty() ? &kEmptyKey : Bytes(key);
-  if (EVP_MAC_init(ctx, key_bytes, key.size(), nullptr) != 1) DieOnOpenSslFailure();
+  if (hmac.keyed && hmac.key == key) {
+    // The same key as last time (a worker signs many requests for one hook in a row): a
+    // null key makes OpenSSL restart from the keyed state it kept, without hashing the key
+    // pads again.
+    if (EVP_MAC_init(ctx, nullptr, 0, nullptr) != 1) DieOnOpenSslFailure();
+  } else {
+    hmac.keyed = false;
+    // Never a null pointer here, even for an empty key: that would mean "the previous key".
+    static const unsigned char kEmptyKey = 0;
+    const unsigned char* key_bytes = key.empty() ? &kEmptyKey : Bytes(key);
+    if (EVP_MAC_init(ctx, key_bytes, key.size(), nullptr) != 1) DieOnOpenSslFailure();
+    hmac.key.assign(key.data(), key.size());
+    hmac.keyed = true;
+  }
   for (absl::string_view part : parts) {
     if (!part.empty() && EVP_MAC_update(ctx, Bytes(part), part.size()) != 1) {
       DieOnOpenSslFailure();
@@ -90,7 +108,7 @@ HmacDigest ComputeHmac(HmacAlgorithm algorithm, absl::string_view key,
 }
 
 absl::Status CheckHmacAvailable(HmacAlgorithm algorithm) {
-  if (ThreadContext(algorithm) == nullptr) {
+  if (ThreadContext(algorithm).ctx == nullptr) {
     return absl::InternalError(
         absl::StrCat("signing: OpenSSL cannot compute HMAC: ", OpenSslErrors()));
   }

@@ -72,6 +72,21 @@ TEST(EncodingTest, HmacSha256DoesNotReuseThePreviousKey) {
   EXPECT_EQ(HmacSha256("key-one-key-one", "body"), first);
 }
 
+TEST(EncodingTest, HmacSha256WithTheSameKeyInARowStaysCorrect) {
+  // The thread's context keeps the last key; each result must still match RFC 4231 case 2,
+  // whatever was signed before, and an empty key must not fall back to the previous one.
+  const std::string jefe = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  const std::string empty = "fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")), jefe) << i;
+  }
+  EXPECT_EQ(HexEncode(HmacSha256("", "abc")), empty);
+  EXPECT_EQ(HexEncode(HmacSha256("", "abc")), empty);
+  EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")), jefe);
+  // A key that only extends the last one is a different key.
+  EXPECT_NE(HexEncode(HmacSha256("Jefe2", "what do ya want for nothing?")), jefe);
+}
+
 TEST(EncodingTest, HmacSha1MatchesOpenSslCli) {
   EXPECT_EQ(HexEncode(HmacSha1("Jefe", "what do ya want for nothing?")),
             "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
