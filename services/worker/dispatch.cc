@@ -58,17 +58,19 @@ absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
                                   store::RedisConnection& conn) {
   const absl::Time now = clock_.Now();
   // Each job's hook and event keys, built once. What a job misses in the caches is fetched
-  // once per batch: `fetch` maps a key (a view into these vectors, which do not grow) to its
-  // GET's index in the pipeline.
+  // once per batch, with one MGET per tenant (a tenant's keys share a hash slot): `fetch`
+  // maps a key (a view into these vectors, which do not grow) to its index in `gets`.
   std::vector<std::string> hook_keys(jobs.size()), event_keys(jobs.size());
-  std::vector<std::pair<absl::string_view, bool>> gets;  // in pipeline order; true: a hook
+  std::vector<std::pair<absl::string_view, bool>> gets;  // true: a hook
   absl::flat_hash_map<absl::string_view, size_t> fetch;
-  store::Pipeline p;
-  auto want = [&](absl::string_view key, bool is_hook) {
-    if (fetch.emplace(key, gets.size()).second) {
-      p.Add({"GET", key});
-      gets.emplace_back(key, is_hook);
-    }
+  absl::flat_hash_map<absl::string_view, std::vector<size_t>> by_tenant;  // indices in gets
+  std::vector<absl::string_view> tenants;                                 // MGET order
+  auto want = [&](absl::string_view tenant, absl::string_view key, bool is_hook) {
+    if (!fetch.emplace(key, gets.size()).second) return;
+    auto [it, added] = by_tenant.try_emplace(tenant);
+    if (added) tenants.push_back(tenant);
+    it->second.push_back(gets.size());
+    gets.emplace_back(key, is_hook);
   };
   for (size_t i = 0; i < jobs.size(); ++i) {
     Job& job = *jobs[i];
@@ -76,33 +78,48 @@ absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
     const v1::DeliveryTask& t = job.task;
     hook_keys[i] = keys_.Hook(t.tenant(), t.webhook_id());
     job.hook = hooks_.Find(hook_keys[i], now);
-    if (job.hook == nullptr) want(hook_keys[i], true);
+    if (job.hook == nullptr) want(t.tenant(), hook_keys[i], true);
     event_keys[i] = keys_.Event(t.tenant(), t.event_id());
     job.event = events_.Find(event_keys[i]);
-    if (job.event == nullptr) want(event_keys[i], false);
+    if (job.event == nullptr) want(t.tenant(), event_keys[i], false);
   }
-  // What this batch fetched, held here by GET index: the caches may drop an entry at any
-  // moment (a hook change published for the tenant, a reconnect of the subscriber, event
+  // What this batch fetched, held here by index in `gets`: the caches may drop an entry at
+  // any moment (a hook change published for the tenant, a reconnect of the subscriber, event
   // cache eviction), and a job must not then look cancelled or expired.
   std::vector<std::shared_ptr<const CachedHook>> fetched_hooks(gets.size());
   std::vector<std::shared_ptr<const v1::Event>> fetched_events(gets.size());
-  if (!p.empty()) {
+  if (!gets.empty()) {
+    store::Pipeline p;
+    std::vector<absl::string_view> argv;
+    for (absl::string_view tenant : tenants) {
+      argv.assign({"MGET"});
+      for (size_t g : by_tenant[tenant]) argv.push_back(gets[g].first);
+      p.Add(absl::MakeConstSpan(argv));
+    }
     auto replies = conn.Execute(p);
     if (!replies.ok()) return replies.status();
-    for (size_t g = 0; g < gets.size(); ++g) {
-      const store::RedisReply& r = (*replies)[g];
-      if (r.is_error()) return r.ToStatus();
-      const std::string key(gets[g].first);
-      if (gets[g].second) {
-        auto hook =
-            MakeCachedHook(r.is_nil() ? std::nullopt : std::optional<std::string>(r.str), now);
-        hooks_.Put(key, hook);
-        fetched_hooks[g] = std::move(hook);
-      } else if (!r.is_nil()) {
-        auto event = std::make_shared<v1::Event>();
-        if (event->ParseFromString(r.str)) {
-          events_.Put(key, event, r.str.size());
-          fetched_events[g] = std::move(event);
+    for (size_t m = 0; m < tenants.size(); ++m) {
+      const store::RedisReply& values = (*replies)[m];
+      if (values.is_error()) return values.ToStatus();
+      const std::vector<size_t>& indices = by_tenant[tenants[m]];
+      if (values.elements.size() != indices.size()) {
+        return absl::InternalError("redis: unexpected MGET reply");
+      }
+      for (size_t k = 0; k < indices.size(); ++k) {
+        const size_t g = indices[k];
+        const store::RedisReply& r = values.elements[k];
+        const std::string key(gets[g].first);
+        if (gets[g].second) {
+          auto hook =
+              MakeCachedHook(r.is_nil() ? std::nullopt : std::optional<std::string>(r.str), now);
+          hooks_.Put(key, hook);
+          fetched_hooks[g] = std::move(hook);
+        } else if (!r.is_nil()) {
+          auto event = std::make_shared<v1::Event>();
+          if (event->ParseFromString(r.str)) {
+            events_.Put(key, event, r.str.size());
+            fetched_events[g] = std::move(event);
+          }
         }
       }
     }

@@ -50,6 +50,51 @@ TEST_F(WorkerTest, DeliversSignedEnvelopeOnce) {
   EXPECT_TRUE(WaitFor([&] { return w.metrics.succeeded.Value() == 1; }, kWait));
 }
 
+TEST_F(WorkerTest, OneBatchMixingTenantsFetchesAndDeliversEachTenantsOwn) {
+  ASSERT_OK_AND_ASSIGN(
+      auto acme, HttpReceiver::Start([](const ReceivedRequest&) { return Reply{.status = 204}; }));
+  ASSERT_OK_AND_ASSIGN(auto globex, HttpReceiver::Start([](const ReceivedRequest&) {
+                         return Reply{.status = 204};
+                       }));
+  // Published before the worker starts, so that one stream read holds both tenants' tasks.
+  std::vector<std::pair<std::string, std::string>> deliveries;  // tenant, delivery id
+  for (const auto& [tenant, receiver] :
+       {std::pair{kTenant, acme.get()}, {"globex", globex.get()}}) {
+    v1::Webhook hook;
+    hook.set_tenant(tenant);
+    hook.set_url(receiver->Url("/hook"));
+    hook.add_event_types("order.*");
+    ASSERT_OK(registry_->CreateWebhook(hook).status());
+    for (int i = 0; i < 5; ++i) {
+      v1::PublishEventRequest req;
+      req.set_tenant(tenant);
+      req.set_type("order.created");
+      req.set_payload(absl::StrCat(R"({"n":)", i, "}"));
+      ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse out, registry_->PublishEvent(req));
+      ASSERT_EQ(out.delivery_ids_size(), 1);
+      deliveries.emplace_back(tenant, out.delivery_ids(0));
+    }
+  }
+  StartWorker();
+
+  for (const auto& [tenant, id] : deliveries) {
+    EXPECT_TRUE(WaitFor(
+        [&, &tenant = tenant, &id = id] {
+          auto d = registry_->GetDelivery(tenant, id);
+          return d.ok() && d->status() == v1::DELIVERY_STATUS_SUCCEEDED;
+        },
+        kWait))
+        << tenant << " " << id;
+  }
+  ASSERT_EQ(acme->RequestCount(), 5u);
+  ASSERT_EQ(globex->RequestCount(), 5u);
+  for (const ReceivedRequest& r : acme->Requests()) {
+    EXPECT_THAT(r.body, HasSubstr(R"("tenant":"acme")"));
+  }
+  for (const ReceivedRequest& r : globex->Requests()) {
+    EXPECT_THAT(r.body, HasSubstr(R"("tenant":"globex")"));
+  }
+}
 TEST_F(WorkerTest, RetriesAfterServerErrorOnceTheDelayHasPassed) {
   std::atomic<int> calls{0};
   ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([&calls](const ReceivedRequest&) {
