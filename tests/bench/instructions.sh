@@ -32,18 +32,9 @@ for bin in services/registry/webhook-registry services/worker/delivery-worker \
   [[ -x $BUILD/$bin ]] || { echo "instructions.sh: $BUILD/$bin missing (run ./tests/bench/run.sh once, or build it)" >&2; exit 1; }
 done
 step() { echo "==> $*" >&2; }
-missing=()
-for p in valgrind redis-server redis-tools curl iproute2; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [[ ${#missing[@]} -gt 0 ]]; then
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo=sudo
-  step "installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
+# shellcheck source=tests/bench/common.sh
+source tests/bench/common.sh
+install_packages valgrind redis-server redis-tools curl iproute2
 
 TMP=$(mktemp -d)
 PIDS=()
@@ -53,13 +44,6 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-free_port() {
-  local p
-  while true; do
-    p=$(( 20000 + RANDOM % 40000 ))
-    [[ -z $(ss -Htln "sport = :$p") ]] && { echo "$p"; return; }
-  done
-}
 
 REDIS_PORT=$(free_port)
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT

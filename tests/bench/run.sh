@@ -62,25 +62,13 @@ T0=$(date +%s)
 
 step() { echo "==> $* ($(( $(date +%s) - T0 ))s)"; }
 die() { echo "error: $*" >&2; exit 1; }
+# shellcheck source=tests/bench/common.sh
+source tests/bench/common.sh
 
 # ---------------------------------------------------------------- setup and build
-install_extras() {
-  local missing=() p
-  for p in wrk nginx-light jq iproute2 libgtest-dev libgmock-dev; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  [[ ${#missing[@]} -eq 0 ]] && return
-  local sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo=sudo
-  step "installing Debian packages: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-}
-
 step "setup: dependencies"
 ./deploy/install-deps.sh
-install_extras
+install_packages wrk nginx-light jq iproute2 libgtest-dev libgmock-dev
 if [[ $DO_BUILD -eq 1 ]]; then
   step "build: Release into ${BUILD#$ROOT/} (log: build.log there)"
   mkdir -p "$BUILD"
@@ -160,13 +148,6 @@ log_field() {
   done
   tail -5 "$TMP/$1.log" >&2
   die "$1 did not report $2"
-}
-free_port() {
-  local p
-  while true; do
-    p=$(( 20000 + RANDOM % 40000 ))
-    [[ -z $(ss -Htln "sport = :$p") ]] && { echo "$p"; return; }
-  done
 }
 now_s() { echo "$EPOCHREALTIME"; }
 cpu_s() {  # CPU seconds (user + system) of PID and its children threads
