@@ -73,11 +73,13 @@ struct WorkerOptions {
 //
 // Threads and flow:
 //   reader      XREADGROUP a batch (only while fewer than max_in_flight are out) → one
-//               pipelined GET of the hooks and events not cached → render, sign → Submit
+//               round trip of MGETs (one per tenant) for the hooks and events not cached →
+//               render, sign → Submit; frees the jobs the recorder is done with
 //   sender      HttpSender: kept-alive connections on epoll (libcurl dials them); completions
 //               go to the recorder's queue
-//   recorder    per batch of completions, one MULTI/EXEC pipeline: attempt records, status,
-//               retry-set ZADDs and XACKs together, so an ack never lands without its record
+//   recorder    per batch of completions, one MULTI/EXEC: per job one HSET of status and
+//               attempt, retry-set ZADDs, and one XACK for the batch, so an ack never lands
+//               without its record
 //   maintainer  promotes due retries, reclaims entries of dead consumers, trims the stream,
 //               refreshes the backlog gauges
 // Shutdown(): stop reading, let in-flight requests finish until drain_timeout, hand the
