@@ -16,11 +16,16 @@ install_packages() {
     "${missing[@]}" >/dev/null
 }
 
-# free_port: a TCP port nothing listens on, for a process about to bind it.
+# free_port: a TCP port nothing listens on, for a process about to bind it. Taken below the
+# kernel's ephemeral range (ip_local_port_range), where the benchmark's own thousands of
+# client connections get their ports: a port in that range can be free of listeners and
+# still held by a connection, and then the bind fails.
 free_port() {
-  local p
+  local p low=32768
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  (( low > 11000 )) || low=32768
   while true; do
-    p=$(( 20000 + RANDOM % 40000 ))
-    [[ -z $(ss -Htln "sport = :$p") ]] && { echo "$p"; return; }
+    p=$(( 10000 + RANDOM % (low - 10000) ))
+    [[ -z $(ss -Htan "sport = :$p") ]] && { echo "$p"; return; }
   done
 }

@@ -347,7 +347,12 @@ http {
 }
 EOF
   start nginx nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/error.log"
-  for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$ngx_port/" && break; sleep 0.05; done
+  local up=0
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$ngx_port/" && { up=1; break; }
+    sleep 0.05
+  done
+  [[ $up == 1 ]] || die "nginx did not answer on port $ngx_port: $(tail -3 "$ngx/error.log" "$TMP/nginx.log" 2>/dev/null)"
   out=$(wrk -t2 -c64 -d"${WRK_S}s" -s "$TMP/post.lua" "http://127.0.0.1:$ngx_port/hook")
   n+=("$(awk '/^Requests\/sec/ { print $2 }' <<<"$out")")
   stop nginx
