@@ -15,6 +15,40 @@ google::protobuf::Timestamp FromMillis(int64_t ms) {
   return google::protobuf::util::TimeUtil::MillisecondsToTimestamp(ms);
 }
 
+v1::Delivery NewDelivery(absl::string_view tenant, absl::string_view id) {
+  v1::Delivery d;
+  d.set_id(std::string(id));
+  d.set_tenant(std::string(tenant));
+  return d;
+}
+
+// Sets what one field of the record hash (delivery_record.h) holds; other fields are
+// ignored.
+void SetRecordField(absl::string_view k, absl::string_view v, v1::Delivery* d) {
+  int64_t n = 0;
+  (void)absl::SimpleAtoi(v, &n);
+  if (k == dlv::kStatus)
+    d->set_status(static_cast<v1::DeliveryStatus>(n));
+  else if (k == dlv::kHook)
+    d->set_webhook_id(std::string(v));
+  else if (k == dlv::kEvent)
+    d->set_event_id(std::string(v));
+  else if (k == dlv::kType)
+    d->set_event_type(std::string(v));
+  else if (k == dlv::kCreated)
+    *d->mutable_create_time() = FromMillis(n);
+  else if (k == dlv::kUpdated)
+    *d->mutable_update_time() = FromMillis(n);
+  else if (k == dlv::kAttempts)
+    d->set_attempt_count(static_cast<int32_t>(n));
+  else if (k == dlv::kLastStatus)
+    d->set_last_http_status(static_cast<int32_t>(n));
+  else if (k == dlv::kLastError)
+    d->set_last_error_class(static_cast<v1::ErrorClass>(n));
+  else if (k == dlv::kNextAttempt && n > 0)
+    *d->mutable_next_attempt_time() = FromMillis(n);
+}
+
 }  // namespace
 
 void AddAttemptUpdate(const KeySchema& keys, const AttemptUpdate& u, absl::Time now, Pipeline* p) {
@@ -36,40 +70,6 @@ void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant, absl::stri
           dlv::kUpdated, std::to_string(absl::ToUnixMillis(now))});
 }
 
-v1::Delivery DeliveryFromHash(absl::string_view tenant, absl::string_view id,
-                              const std::vector<RedisReply>& flat) {
-  v1::Delivery d;
-  d.set_id(std::string(id));
-  d.set_tenant(std::string(tenant));
-  for (size_t i = 0; i + 1 < flat.size(); i += 2) {
-    const std::string& k = flat[i].str;
-    const std::string& v = flat[i + 1].str;
-    int64_t n = 0;
-    (void)absl::SimpleAtoi(v, &n);
-    if (k == dlv::kStatus)
-      d.set_status(static_cast<v1::DeliveryStatus>(n));
-    else if (k == dlv::kHook)
-      d.set_webhook_id(v);
-    else if (k == dlv::kEvent)
-      d.set_event_id(v);
-    else if (k == dlv::kType)
-      d.set_event_type(v);
-    else if (k == dlv::kCreated)
-      *d.mutable_create_time() = FromMillis(n);
-    else if (k == dlv::kUpdated)
-      *d.mutable_update_time() = FromMillis(n);
-    else if (k == dlv::kAttempts)
-      d.set_attempt_count(static_cast<int32_t>(n));
-    else if (k == dlv::kLastStatus)
-      d.set_last_http_status(static_cast<int32_t>(n));
-    else if (k == dlv::kLastError)
-      d.set_last_error_class(static_cast<v1::ErrorClass>(n));
-    else if (k == dlv::kNextAttempt && n > 0)
-      *d.mutable_next_attempt_time() = FromMillis(n);
-  }
-  return d;
-}
-
 absl::StatusOr<v1::Delivery> DeliveryStore::Get(absl::string_view tenant, absl::string_view id) {
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
@@ -85,11 +85,15 @@ absl::StatusOr<v1::Delivery> DeliveryStore::Get(absl::string_view tenant, absl::
   }
   const std::vector<RedisReply>& flat = (*replies)[0].elements;
   if (flat.empty()) return absl::NotFoundError(absl::StrCat("delivery ", id, " not found"));
-  v1::Delivery d = DeliveryFromHash(tenant, id, flat);
+  v1::Delivery d = NewDelivery(tenant, id);
   std::vector<const std::string*> attempts;
   for (const RedisReply& a : (*replies)[1].elements) attempts.push_back(&a.str);
   for (size_t i = 0; i + 1 < flat.size(); i += 2) {
-    if (absl::StartsWith(flat[i].str, dlv::kAttemptPrefix)) attempts.push_back(&flat[i + 1].str);
+    if (absl::StartsWith(flat[i].str, dlv::kAttemptPrefix)) {
+      attempts.push_back(&flat[i + 1].str);
+    } else {
+      SetRecordField(flat[i].str, flat[i + 1].str, &d);
+    }
   }
   for (const std::string* a : attempts) {
     if (!d.add_attempts()->ParseFromString(*a)) {
@@ -150,13 +154,10 @@ absl::StatusOr<DeliveryPage> DeliveryStore::List(const DeliveryQuery& q) {
     for (; used < ids->size() && static_cast<int>(page.deliveries.size()) < q.page_size; ++used) {
       const RedisReply& r = (*records)[used];
       if (r.is_error() || r.elements.empty() || r.elements[0].is_nil()) continue;  // expired
-      std::vector<RedisReply> flat;  // [field, value, ...] as DeliveryFromHash reads it
+      v1::Delivery d = NewDelivery(q.tenant, (*ids)[used]);
       for (size_t f = 0; f < r.elements.size() && f < std::size(dlv::kSummary); ++f) {
-        if (r.elements[f].is_nil()) continue;
-        flat.emplace_back().str = std::string(dlv::kSummary[f]);
-        flat.push_back(r.elements[f]);
+        if (!r.elements[f].is_nil()) SetRecordField(dlv::kSummary[f], r.elements[f].str, &d);
       }
-      v1::Delivery d = DeliveryFromHash(q.tenant, (*ids)[used], flat);
       if (q.status != v1::DELIVERY_STATUS_UNSPECIFIED && d.status() != q.status) continue;
       page.deliveries.push_back(std::move(d));
     }

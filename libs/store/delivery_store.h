@@ -79,8 +79,4 @@ class DeliveryStore {
   const KeySchema& keys_;
 };
 
-// Builds a Delivery from its record hash (flat [field, value, ...] as HGETALL returns).
-v1::Delivery DeliveryFromHash(absl::string_view tenant, absl::string_view id,
-                              const std::vector<RedisReply>& flat);
-
 }  // namespace hookrelay::store

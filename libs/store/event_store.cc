@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "libs/store/delivery_record.h"
 
 namespace hookrelay::store {
 namespace {
@@ -20,11 +21,13 @@ void AddWrites(const KeySchema& keys, const EventStoreOptions& options, const Pu
   p->Add({"SET", keys.Event(e.tenant(), e.id()), e.SerializeAsString(), "EX", ttl});
   const std::string list = keys.EventDeliveries(e.tenant(), e.id());
   const std::string stream = keys.Stream();
+  const std::string pending = std::to_string(v1::DELIVERY_STATUS_PENDING);
   for (const PlannedDelivery& d : plan.deliveries) {
     const std::string record = keys.Delivery(e.tenant(), d.delivery_id);
     const std::string index = keys.HookDeliveries(e.tenant(), d.hook_id);
-    p->Add({"HSET", record, "s", "1", "h", d.hook_id, "e", e.id(), "ty", e.type(), "c", now_ms, "u",
-            now_ms, "n", "0"});
+    p->Add({"HSET", record, dlv::kStatus, pending, dlv::kHook, d.hook_id, dlv::kEvent, e.id(),
+            dlv::kType, e.type(), dlv::kCreated, now_ms, dlv::kUpdated, now_ms, dlv::kAttempts,
+            "0"});
     p->Add({"EXPIRE", record, ttl});
     p->Add({"ZADD", index, now_ms, d.delivery_id});
     indexes->insert(index);
