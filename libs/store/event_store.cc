@@ -1,6 +1,5 @@
 #include "libs/store/event_store.h"
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
@@ -54,6 +53,10 @@ void AddIndexUpkeep(const EventStoreOptions& options,
   }
 }
 
+// Idle publish connections kept, and the tenants' versions each keeps watched.
+constexpr size_t kMaxIdleArmed = 16;
+constexpr size_t kMaxArmedTenants = 64;
+
 PublishOutcome Published(const PublishPlan& plan) {
   PublishOutcome out;
   out.kind = PublishOutcome::Kind::kPublished;
@@ -78,11 +81,161 @@ absl::StatusOr<PublishOutcome> EventStore::Publish(const PublishPlan& plan, absl
   return std::move((*outcomes)[0]);
 }
 
-absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishBatch(
-    absl::Span<const PublishPlan> plans, absl::Time now) {
+EventStore::~EventStore() {
+  for (std::unique_ptr<Armed>& a : armed_) {
+    if (!a->versions.empty()) (void)a->conn->Command({"UNWATCH"});
+  }
+}
+
+absl::StatusOr<std::unique_ptr<EventStore::Armed>> EventStore::TakeArmed() {
+  {
+    std::lock_guard<std::mutex> lock(armed_mu_);
+    if (!armed_.empty()) {
+      std::unique_ptr<Armed> a = std::move(armed_.back());
+      armed_.pop_back();
+      return a;
+    }
+  }
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
-  // Round trip 1: watch and read the batch's tenants' hook versions and idempotency keys.
+  return std::make_unique<Armed>(*std::move(conn));
+}
+
+void EventStore::GiveBack(std::unique_ptr<Armed> armed) {
+  {
+    std::lock_guard<std::mutex> lock(armed_mu_);
+    if (armed_.size() < kMaxIdleArmed) {
+      armed_.push_back(std::move(armed));
+      return;
+    }
+  }
+  // One too many: back to the shared pool, where a WATCH would make others' EXEC fail.
+  if (!armed->versions.empty()) (void)armed->conn->Command({"UNWATCH"});
+}
+
+absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishBatch(
+    absl::Span<const PublishPlan> plans, absl::Time now) {
+  auto armed = TakeArmed();
+  if (!armed.ok()) return armed.status();
+  auto out = PublishOn(**armed, plans, now);
+  if (!out.ok()) {
+    // What the connection watches is unknown now.
+    (*armed)->versions.clear();
+    (void)(*armed)->conn->Command({"UNWATCH"});
+  }
+  GiveBack(*std::move(armed));
+  return out;
+}
+
+absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishOn(
+    Armed& armed, absl::Span<const PublishPlan> plans, absl::Time now) {
+  RedisConnection& conn = *armed.conn;
+  std::vector<std::string> version_keys;
+  version_keys.reserve(plans.size());
+  // One round trip if every plan matches a version this connection watches.
+  bool watched = !armed.versions.empty();
+  for (const PublishPlan& plan : plans) {
+    version_keys.push_back(keys_.Version(plan.event.tenant()));
+    if (!watched) continue;
+    auto it = armed.versions.find(version_keys.back());
+    watched = plan.event.idempotency_key().empty() && it != armed.versions.end() &&
+              it->second == plan.expected_version;
+  }
+  Decision decided;
+  if (watched) {
+    decided.outcomes.resize(plans.size());
+    for (size_t i = 0; i < plans.size(); ++i) decided.to_write.push_back(i);
+  } else {
+    armed.versions.clear();  // the read below watches other keys
+    auto read = ReadAndDecide(conn, plans, version_keys);
+    if (!read.ok()) return read.status();
+    decided = *std::move(read);
+  }
+  std::vector<PublishOutcome>& out = decided.outcomes;
+  // A plan repeating an earlier plan's idempotency key gets that plan's outcome.
+  auto resolve_copies = [&] {
+    for (size_t i : decided.copies) {
+      out[i] = out[decided.copy_of[i]];
+      if (out[i].kind == PublishOutcome::Kind::kPublished) {
+        out[i].kind = PublishOutcome::Kind::kDuplicate;
+      }
+    }
+  };
+  if (decided.to_write.empty() && decided.duplicates.empty()) {
+    if (auto r = conn.Command({"UNWATCH"}); !r.ok()) return r.status();
+    resolve_copies();
+    return out;
+  }
+  // The versions to watch for the next batch: this batch's tenants, then the ones watched
+  // before, up to kMaxArmedTenants.
+  std::vector<std::string> rearm;
+  {
+    absl::flat_hash_set<absl::string_view> seen;
+    for (const std::string& k : version_keys) {
+      if (rearm.size() < kMaxArmedTenants && seen.insert(k).second) rearm.push_back(k);
+    }
+    for (const auto& [k, v] : armed.versions) {
+      if (rearm.size() < kMaxArmedTenants && seen.insert(k).second) rearm.push_back(k);
+    }
+  }
+  // The round trip that writes: the deliveries of earlier events the duplicates point at;
+  // the writes of every plan that passed, in one transaction that Redis refuses if a
+  // watched key changed since it was read; then the WATCH and read for the next batch.
+  Pipeline p;
+  for (size_t i : decided.duplicates) {
+    p.Add({"LRANGE", keys_.EventDeliveries(plans[i].event.tenant(), out[i].event_id), "0", "-1"});
+  }
+  p.Add({"MULTI"});
+  absl::flat_hash_set<std::string> indexes;
+  for (size_t i : decided.to_write) AddWrites(keys_, options_, plans[i], now, &indexes, &p);
+  AddIndexUpkeep(options_, indexes, now, &p);
+  p.Add({"EXEC"});
+  std::vector<absl::string_view> argv = {"WATCH"};
+  argv.insert(argv.end(), rearm.begin(), rearm.end());
+  p.Add(absl::MakeConstSpan(argv));
+  argv[0] = "MGET";
+  p.Add(absl::MakeConstSpan(argv));
+  auto written = conn.Execute(p);
+  if (!written.ok()) return written.status();
+  armed.versions.clear();
+  for (size_t k = 0; k < decided.duplicates.size(); ++k) {
+    const RedisReply& ids = (*written)[k];
+    if (ids.is_error()) return ids.ToStatus();
+    for (const RedisReply& id : ids.elements) {
+      out[decided.duplicates[k]].delivery_ids.push_back(id.str);
+    }
+  }
+  const RedisReply& exec = (*written)[written->size() - 3];
+  if (exec.is_error()) return exec.ToStatus();
+  for (const RedisReply& r : exec.elements) {
+    if (r.is_error()) return r.ToStatus();
+  }
+  const RedisReply& versions = written->back();
+  if (versions.type != RedisReply::Type::kArray || versions.elements.size() != rearm.size()) {
+    return absl::InternalError("redis: unexpected MGET reply");
+  }
+  for (size_t k = 0; k < rearm.size(); ++k) {
+    long long v = 0;
+    if (!versions.elements[k].is_nil() && !absl::SimpleAtoi(versions.elements[k].str, &v)) {
+      return absl::InternalError("redis: hook version is not a number");
+    }
+    armed.versions.emplace(std::move(rearm[k]), v);
+  }
+  for (size_t i : decided.to_write) {
+    if (exec.is_nil()) {  // a version or key moved in between: the caller plans again
+      out[i].kind = PublishOutcome::Kind::kStaleVersion;
+      out[i].current_version = -1;
+    } else {
+      out[i] = Published(plans[i]);
+    }
+  }
+  resolve_copies();
+  return out;
+}
+
+absl::StatusOr<EventStore::Decision> EventStore::ReadAndDecide(
+    RedisConnection& conn, absl::Span<const PublishPlan> plans,
+    const std::vector<std::string>& version_keys) {
   std::vector<std::string> watched;  // versions first, then idempotency keys
   std::vector<size_t> version_of(plans.size());
   std::vector<size_t> key_of(plans.size(), 0);  // 0: no idempotency key
@@ -93,9 +246,7 @@ absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishBatch(
       if (added) watched.push_back(std::move(key));
       return it->second;
     };
-    for (size_t i = 0; i < plans.size(); ++i) {
-      version_of[i] = watch(keys_.Version(plans[i].event.tenant()));
-    }
+    for (size_t i = 0; i < plans.size(); ++i) version_of[i] = watch(version_keys[i]);
     for (size_t i = 0; i < plans.size(); ++i) {
       const v1::Event& e = plans[i].event;
       if (!e.idempotency_key().empty()) {
@@ -109,74 +260,19 @@ absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishBatch(
   first.Add(absl::MakeConstSpan(argv));
   argv[0] = "MGET";
   first.Add(absl::MakeConstSpan(argv));
-  auto replies = (*conn)->Execute(first);
-  // Whatever happens next, the connection goes back to the pool without a WATCH.
-  bool watching = replies.ok();
-  absl::Cleanup unwatch = [&] {
-    if (watching) (void)(*conn)->Command({"UNWATCH"});
-  };
+  auto replies = conn.Execute(first);
   if (!replies.ok()) return replies.status();
   const RedisReply& values = (*replies)[1];
   if (values.type != RedisReply::Type::kArray || values.elements.size() != watched.size()) {
+    (void)conn.Command({"UNWATCH"});
     return absl::InternalError("redis: unexpected MGET reply");
   }
   auto decided = Decide(plans, values.elements, version_of, key_of);
-  if (!decided.ok()) return decided.status();
-  std::vector<PublishOutcome>& out = decided->outcomes;
-  // A plan repeating an earlier plan's idempotency key gets that plan's outcome.
-  auto resolve_copies = [&] {
-    for (size_t i : decided->copies) {
-      out[i] = out[decided->copy_of[i]];
-      if (out[i].kind == PublishOutcome::Kind::kPublished) {
-        out[i].kind = PublishOutcome::Kind::kDuplicate;
-      }
-    }
-  };
-  if (decided->to_write.empty() && decided->duplicates.empty()) {
-    resolve_copies();
-    return out;
-  }
-  // Round trip 2: the deliveries of earlier events the duplicates point at, then the writes
-  // of every plan that passed, in one transaction that Redis refuses if a watched key
-  // changed since round trip 1.
-  Pipeline second;
-  for (size_t i : decided->duplicates) {
-    second.Add(
-        {"LRANGE", keys_.EventDeliveries(plans[i].event.tenant(), out[i].event_id), "0", "-1"});
-  }
-  second.Add({"MULTI"});
-  absl::flat_hash_set<std::string> indexes;
-  for (size_t i : decided->to_write) AddWrites(keys_, options_, plans[i], now, &indexes, &second);
-  AddIndexUpkeep(options_, indexes, now, &second);
-  second.Add({"EXEC"});
-  auto written = (*conn)->Execute(second);
-  if (!written.ok()) return written.status();
-  watching = false;  // EXEC ends the WATCH, committed or not
-  for (size_t k = 0; k < decided->duplicates.size(); ++k) {
-    const RedisReply& ids = (*written)[k];
-    if (ids.is_error()) return ids.ToStatus();
-    for (const RedisReply& id : ids.elements) {
-      out[decided->duplicates[k]].delivery_ids.push_back(id.str);
-    }
-  }
-  const RedisReply& exec = written->back();
-  if (exec.is_error()) return exec.ToStatus();
-  for (const RedisReply& r : exec.elements) {
-    if (r.is_error()) return r.ToStatus();
-  }
-  for (size_t i : decided->to_write) {
-    if (exec.is_nil()) {  // a version or key moved in between: the caller plans again
-      out[i].kind = PublishOutcome::Kind::kStaleVersion;
-      out[i].current_version = -1;
-    } else {
-      out[i] = Published(plans[i]);
-    }
-  }
-  resolve_copies();
-  return out;
+  if (!decided.ok()) (void)conn.Command({"UNWATCH"});
+  return decided;
 }
 
-// Sorts the plans of a batch by what round trip 1 read (`values`: the watched keys'
+// Sorts the plans of a batch by what the read found (`values`: the watched keys'
 // values): an idempotency key already stored makes a duplicate of that event; a version
 // other than the plan's makes it stale; the rest are written, except a plan repeating a key
 // of an earlier plan in the batch, which gets the earlier plan's outcome.

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,26 +52,40 @@ struct EventStoreOptions {
 //   3. store the event, one delivery record per planned delivery (status PENDING), the
 //      event→deliveries list and hook→deliveries index, XADD one task per delivery, and
 //      remember the idempotency key.
-// A batch takes two round trips: WATCH and MGET of the tenants' hook versions and the
-// idempotency keys (steps 1 and 2); then one MULTI/EXEC with step 3 of every plan that
-// passed. A version or key written in between makes Redis refuse the EXEC, and those plans
-// come back kStaleVersion (planned again, a concurrent duplicate then finds its key). Plain
+// Steps 1 and 2 read keys under WATCH; step 3 is one MULTI/EXEC for every plan of a batch
+// that passed, which Redis refuses if a watched key changed since the read (those plans
+// come back kStaleVersion: planned again, a concurrent duplicate then finds its key). Plain
 // commands in a transaction cost Redis about half of what a Lua script calling them cost.
+//
+// One round trip in the common case: publishes run on connections of their own, and each
+// batch's pipeline ends by watching the version keys of the tenants it published (the last
+// 64 on that connection) and reading them. The next batch on that connection whose plans
+// all match those versions and carry no idempotency key goes straight to MULTI/EXEC: a hook
+// change since the read has touched a watched key, so Redis refuses that EXEC. Any other
+// batch reads first (two round trips). An error on a connection drops what it watched.
 // Thread-safe.
 class EventStore {
  public:
   EventStore(RedisPool& pool, const KeySchema& keys, EventStoreOptions options)
       : pool_(pool), keys_(keys), options_(options) {}
+  ~EventStore();  // unwatches its connections before they go back to the pool
 
   absl::StatusOr<PublishOutcome> Publish(const PublishPlan& plan, absl::Time now);
-  // All plans in two pipelined round trips (see above); outcomes in order.
+  // All plans in one or two pipelined round trips (see above); outcomes in order.
   absl::StatusOr<std::vector<PublishOutcome>> PublishBatch(absl::Span<const PublishPlan> plans,
                                                            absl::Time now);
   // NOT_FOUND once the event expired or never existed.
   absl::StatusOr<v1::Event> Get(absl::string_view tenant, absl::string_view id);
 
  private:
-  // How round trip 1 sorted a batch's plans (indexes into the batch).
+  // A connection publishes run on, and what it watches: the tenants' version keys it read
+  // right after the WATCH, with their values.
+  struct Armed {
+    explicit Armed(RedisPool::Lease l) : conn(std::move(l)) {}
+    RedisPool::Lease conn;
+    absl::flat_hash_map<std::string, long long> versions;
+  };
+  // How the read sorted a batch's plans (indexes into the batch).
   struct Decision {
     std::vector<PublishOutcome> outcomes;
     std::vector<size_t> to_write;
@@ -77,6 +93,15 @@ class EventStore {
     std::vector<size_t> copies;      // repeating an idempotency key of an earlier plan
     absl::flat_hash_map<size_t, size_t> copy_of;
   };
+  absl::StatusOr<std::unique_ptr<Armed>> TakeArmed();
+  void GiveBack(std::unique_ptr<Armed> armed);
+  absl::StatusOr<std::vector<PublishOutcome>> PublishOn(Armed& armed,
+                                                        absl::Span<const PublishPlan> plans,
+                                                        absl::Time now);
+  // Round trip 1 of the two-trip path: WATCH and MGET of the version keys and idempotency
+  // keys, then Decide. Leaves those keys watched when it succeeds.
+  absl::StatusOr<Decision> ReadAndDecide(RedisConnection& conn, absl::Span<const PublishPlan> plans,
+                                         const std::vector<std::string>& version_keys);
   static absl::StatusOr<Decision> Decide(absl::Span<const PublishPlan> plans,
                                          const std::vector<RedisReply>& values,
                                          const std::vector<size_t>& version_of,
@@ -85,6 +110,8 @@ class EventStore {
   RedisPool& pool_;
   const KeySchema& keys_;
   const EventStoreOptions options_;
+  std::mutex armed_mu_;
+  std::vector<std::unique_ptr<Armed>> armed_;  // idle publish connections
 };
 
 }  // namespace hookrelay::store

@@ -1,7 +1,7 @@
 // Tests of EventStore's atomic publish (WATCH, then MULTI/EXEC) against a private
 // redis-server: what one publish writes (event, delivery records, indexes, one stream entry
-// per delivery), the idempotency key, the version check that writes nothing when stale, and
-// batches.
+// per delivery), the idempotency key, the version check that writes nothing when stale,
+// batches, and the one-round-trip path that keeps the versions watched between batches.
 
 #include "libs/store/event_store.h"
 
@@ -335,11 +335,68 @@ TEST_F(EventStoreTest, PublishBatchReadsOnceAndWritesInOneTransaction) {
   ASSERT_OK_AND_ASSIGN(std::vector<PublishOutcome> out, events_.PublishBatch(plans, kNow));
   ASSERT_EQ(out.size(), 11u);
   for (const PublishOutcome& o : out) EXPECT_EQ(o.kind, Kind::kPublished);
+  // The read, then the transaction and the read that arms the next batch.
   EXPECT_THAT(
       redis_->Command({"INFO", "commandstats"}),
-      IsOkAndHolds(AllOf(HasSubstr("cmdstat_watch:calls=1,"), HasSubstr("cmdstat_mget:calls=1,"),
+      IsOkAndHolds(AllOf(HasSubstr("cmdstat_watch:calls=2,"), HasSubstr("cmdstat_mget:calls=2,"),
                          HasSubstr("cmdstat_exec:calls=1,"), HasSubstr("cmdstat_xadd:calls=22,"),
                          Not(HasSubstr("cmdstat_eval")))));
+}
+
+// After a batch, the connection watches the tenant's version: the next batch without
+// idempotency keys goes straight to its transaction, and its one WATCH and MGET are the
+// ones arming the batch after it.
+TEST_F(EventStoreTest, TheNextBatchOfTheSameTenantSkipsTheRead) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 1);
+  ASSERT_OK(events_.PublishBatch({MakePlan("acme", 1, hook_ids)}, kNow).status());
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_OK(redis_->Command({"CONFIG", "RESETSTAT"}).status());
+    ASSERT_OK_AND_ASSIGN(
+        std::vector<PublishOutcome> out,
+        events_.PublishBatch({MakePlan("acme", 1, hook_ids), MakePlan("acme", 1, hook_ids)}, kNow));
+    EXPECT_EQ(out[0].kind, Kind::kPublished);
+    EXPECT_EQ(out[1].kind, Kind::kPublished);
+    EXPECT_THAT(
+        redis_->Command({"INFO", "commandstats"}),
+        IsOkAndHolds(AllOf(HasSubstr("cmdstat_watch:calls=1,"), HasSubstr("cmdstat_mget:calls=1,"),
+                           HasSubstr("cmdstat_exec:calls=1,"))));
+  }
+  EXPECT_THAT(redis_->Command({"XLEN", keys_.Stream()}), IsOkAndHolds("7"));
+}
+
+// The one-round-trip path trusts the version it watched: a hook created since (by this or
+// another registry) must make the next publish planned on the old hooks write nothing.
+TEST_F(EventStoreTest, HookChangeAfterABatchMakesTheNextOldPlanStale) {
+  std::vector<std::string> hook_ids = CreateHooks("acme", 1);
+  ASSERT_OK(events_.PublishBatch({MakePlan("acme", 1, hook_ids)}, kNow).status());
+  const std::vector<std::string> more = CreateHooks("acme", 1);  // version 2
+  ASSERT_OK_AND_ASSIGN(std::vector<PublishOutcome> out,
+                       events_.PublishBatch({MakePlan("acme", 1, hook_ids)}, kNow));
+  EXPECT_EQ(out[0].kind, Kind::kStaleVersion);
+  EXPECT_THAT(redis_->Command({"XLEN", keys_.Stream()}), IsOkAndHolds("1"));
+
+  hook_ids.insert(hook_ids.end(), more.begin(), more.end());
+  ASSERT_OK_AND_ASSIGN(out, events_.PublishBatch({MakePlan("acme", 2, hook_ids)}, kNow));
+  EXPECT_EQ(out[0].kind, Kind::kPublished);
+  EXPECT_THAT(redis_->Command({"XLEN", keys_.Stream()}), IsOkAndHolds("3"));
+}
+
+// A connection dropped while it watched (a Redis restart, a killed client) reconnects
+// without its WATCH; a hook change meanwhile must still make an old plan stale.
+TEST_F(EventStoreTest, ConnectionLostWhileWatchingStillSeesTheHookChange) {
+  const std::vector<std::string> hook_ids = CreateHooks("acme", 1);
+  ASSERT_OK(events_.PublishBatch({MakePlan("acme", 1, hook_ids)}, kNow).status());
+  ASSERT_OK(redis_->Command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).status());
+  ASSERT_OK(redis_->Command({"INCR", keys_.Version("acme")}).status());
+  auto out = events_.PublishBatch({MakePlan("acme", 1, hook_ids)}, kNow);
+  if (!out.ok()) {  // the dropped connection answers UNAVAILABLE once, then reconnects
+    EXPECT_THAT(out, StatusIs(absl::StatusCode::kUnavailable));
+    out = events_.PublishBatch({MakePlan("acme", 1, hook_ids)}, kNow);
+  }
+  ASSERT_OK(out.status());
+  EXPECT_EQ((*out)[0].kind, Kind::kStaleVersion);
+  EXPECT_EQ((*out)[0].current_version, 2);
+  EXPECT_THAT(redis_->Command({"XLEN", keys_.Stream()}), IsOkAndHolds("1"));
 }
 
 TEST_F(EventStoreTest, TheSameIdempotencyKeyTwiceInOneBatchStoresOneEvent) {
