@@ -57,6 +57,15 @@ void AddIndexUpkeep(const EventStoreOptions& options,
 constexpr size_t kMaxIdleArmed = 16;
 constexpr size_t kMaxArmedTenants = 64;
 
+// WATCH `keys`, then MGET them: values read while watched.
+void AddWatchAndRead(const std::vector<std::string>& keys, Pipeline* p) {
+  std::vector<absl::string_view> argv = {"WATCH"};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  p->Add(absl::MakeConstSpan(argv));
+  argv[0] = "MGET";
+  p->Add(absl::MakeConstSpan(argv));
+}
+
 PublishOutcome Published(const PublishPlan& plan) {
   PublishOutcome out;
   out.kind = PublishOutcome::Kind::kPublished;
@@ -190,11 +199,7 @@ absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishOn(
   for (size_t i : decided.to_write) AddWrites(keys_, options_, plans[i], now, &indexes, &p);
   AddIndexUpkeep(options_, indexes, now, &p);
   p.Add({"EXEC"});
-  std::vector<absl::string_view> argv = {"WATCH"};
-  argv.insert(argv.end(), rearm.begin(), rearm.end());
-  p.Add(absl::MakeConstSpan(argv));
-  argv[0] = "MGET";
-  p.Add(absl::MakeConstSpan(argv));
+  AddWatchAndRead(rearm, &p);
   auto written = conn.Execute(p);
   if (!written.ok()) return written.status();
   armed.versions.clear();
@@ -255,11 +260,7 @@ absl::StatusOr<EventStore::Decision> EventStore::ReadAndDecide(
     }
   }
   Pipeline first;
-  std::vector<absl::string_view> argv = {"WATCH"};
-  argv.insert(argv.end(), watched.begin(), watched.end());
-  first.Add(absl::MakeConstSpan(argv));
-  argv[0] = "MGET";
-  first.Add(absl::MakeConstSpan(argv));
+  AddWatchAndRead(watched, &first);
   auto replies = conn.Execute(first);
   if (!replies.ok()) return replies.status();
   const RedisReply& values = (*replies)[1];
