@@ -27,6 +27,8 @@ ABSL_FLAG(std::string, allow_cidrs, "", "Comma-separated CIDRs exempt from the S
 ABSL_FLAG(bool, allow_http, false, "Allow plain http:// targets");
 ABSL_FLAG(std::string, ca_file, "",
           "PEM bundle of the CAs subscribers' certificates must chain to (default: the system's)");
+ABSL_FLAG(absl::Duration, record_linger, absl::Milliseconds(2),
+          "At low rates, how long a few finished requests wait to be recorded together");
 ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(25), "Graceful shutdown deadline");
 ABSL_FLAG(absl::Duration, visibility_timeout, absl::Seconds(60), "Reclaim entries idle this long");
 ABSL_FLAG(int, max_reclaims, 5, "Fail an entry reclaimed more often than this");
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
   o.allow_http = absl::GetFlag(FLAGS_allow_http);
   o.ca_file = absl::GetFlag(FLAGS_ca_file);
   o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  o.record_linger = absl::GetFlag(FLAGS_record_linger);
   o.visibility_timeout = absl::GetFlag(FLAGS_visibility_timeout);
   o.max_reclaims = absl::GetFlag(FLAGS_max_reclaims);
   o.disable_after_failures = absl::GetFlag(FLAGS_disable_after_failures);

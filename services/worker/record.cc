@@ -20,6 +20,8 @@ constexpr absl::Duration kDeferDelay = absl::Seconds(1);
 constexpr absl::Duration kConsumerCleanupInterval = absl::Minutes(1);
 constexpr absl::Duration kConsumerIdleLimit = absl::Hours(1);
 constexpr absl::Duration kTrimInterval = absl::Seconds(5);
+// Batches this small wait record_linger for company (see WorkerOptions).
+constexpr size_t kLingerBelow = 16;
 
 v1::Attempt MakeAttempt(const Job& job, const std::string& worker, absl::Time now) {
   v1::Attempt a;
@@ -42,6 +44,14 @@ void Worker::RecordLoop() {
       std::unique_lock<std::mutex> lock(mu_);
       done_cv_.wait(lock, [this] { return !done_.empty() || recorder_stop_; });
       if (done_.empty()) return;  // stopping and nothing left
+      if (done_.size() < kLingerBelow && !recorder_stop_ &&
+          options_.record_linger > absl::ZeroDuration() &&
+          in_flight_ < options_.max_in_flight / 2) {
+        // A sleep, not a wait on done_cv_: the sender's notifies then find no waiter to wake.
+        lock.unlock();
+        absl::SleepFor(options_.record_linger);
+        lock.lock();
+      }
       batch.swap(done_);
     }
     RecordBatch(batch, conn);

@@ -37,6 +37,9 @@ absl::Status WorkerOptions::Validate() const {
   if (disable_after < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("disable_after: must not be negative");
   }
+  if (record_linger < absl::ZeroDuration() || record_linger > absl::Seconds(1)) {
+    return absl::InvalidArgumentError("record_linger: must be in [0, 1s]");
+  }
   if (drain_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("drain_timeout: must not be negative");
   }

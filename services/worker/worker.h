@@ -60,6 +60,11 @@ struct WorkerOptions {
   // tasks arrive together), up to this many bytes.
   size_t event_cache_bytes = 8 << 20;
   absl::Duration maintenance_interval = absl::Milliseconds(200);
+  // At low rates each finished request would cost the recorder (and Redis) a round trip of
+  // its own: a batch of fewer than 16 waits this long for more to join it, as long as the
+  // window is less than half full. The delivery has happened by then; only its record and
+  // ack wait. 0 records at once.
+  absl::Duration record_linger = absl::Milliseconds(2);
   std::vector<std::string> allow_cidrs;
   bool allow_http = false;
   std::string ca_file;  // PEM CA bundle for subscribers' certificates; empty: the system's
@@ -79,7 +84,7 @@ struct WorkerOptions {
 //               go to the recorder's queue
 //   recorder    per batch of completions, one MULTI/EXEC: per job one HSET of status and
 //               attempt, retry-set ZADDs, and one XACK for the batch, so an ack never lands
-//               without its record
+//               without its record; a small batch waits record_linger for more
 //   maintainer  promotes due retries, reclaims entries of dead consumers, trims the stream,
 //               refreshes the backlog gauges
 // Shutdown(): stop reading, let in-flight requests finish until drain_timeout, hand the

@@ -1,5 +1,6 @@
 // The delivery worker in-process: delivery, signing, retries and their schedules, failure
-// classes, reclaim of entries left by dead consumers, shutdown hand-back and trimming.
+// classes, reclaim of entries left by dead consumers, shutdown hand-back, trimming, and
+// recording at low rates.
 // The fixture (a real redis-server, the registry library, a SimulatedClock) is in
 // worker_fixture.h.
 
@@ -7,6 +8,8 @@
 
 namespace hookrelay::worker {
 namespace {
+
+using ::hookrelay::testing::IsOkAndHolds;
 
 TEST_F(WorkerTest, DeliversSignedEnvelopeOnce) {
   ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([](const ReceivedRequest&) {
@@ -95,6 +98,27 @@ TEST_F(WorkerTest, OneBatchMixingTenantsFetchesAndDeliversEachTenantsOwn) {
     EXPECT_THAT(r.body, HasSubstr(R"("tenant":"globex")"));
   }
 }
+// At low rates the recorder waits record_linger for company: a few requests finishing
+// close together are recorded and acknowledged in one transaction (one XACK), not one each.
+TEST_F(WorkerTest, FewRequestsFinishingTogetherAreRecordedInOneTransaction) {
+  ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([](const ReceivedRequest&) {
+                         return Reply{.status = 204};
+                       }));
+  CreateHook(receiver->Url("/hook"));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) ids.push_back(Publish());  // before the worker: one stream read
+  ASSERT_OK(redis_->Command({"CONFIG", "RESETSTAT"}).status());
+  WorkerOptions options = Options();
+  options.record_linger = absl::Milliseconds(300);
+  StartWorker(options);
+
+  for (const std::string& id : ids) WaitForStatus(id, v1::DELIVERY_STATUS_SUCCEEDED, 1);
+  EXPECT_EQ(receiver->RequestCount(), 8u);
+  EXPECT_TRUE(WaitFor([&] { return PendingCount() == 0; }, kWait));
+  EXPECT_THAT(redis_->Command({"INFO", "commandstats"}),
+              IsOkAndHolds(HasSubstr("cmdstat_xack:calls=1,")));
+}
+
 TEST_F(WorkerTest, RetriesAfterServerErrorOnceTheDelayHasPassed) {
   std::atomic<int> calls{0};
   ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([&calls](const ReceivedRequest&) {
