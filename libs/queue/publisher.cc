@@ -77,6 +77,10 @@ absl::StatusOr<store::PublishPlan> Publisher::Plan(const v1::PublishEventRequest
     task.set_webhook_id(hook.id());
     d.task = task.SerializeAsString();
   }
+  if (plan.deliveries.size() == 1 && e.ByteSizeLong() <= kMaxInlineEventBytes) {
+    *task.mutable_event() = e;
+    plan.deliveries[0].task = task.SerializeAsString();
+  }
   return plan;
 }
 

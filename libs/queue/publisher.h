@@ -35,12 +35,18 @@ class HookIndex {
 };
 
 // Turns publish requests into stored events, delivery records and stream tasks: matches
-// each event against the tenant's hooks in memory, then runs EventStore's one-round-trip
-// script, re-planning while the tenant's hooks change underneath (stale version).
+// each event against the tenant's hooks in memory, then publishes with EventStore,
+// re-planning while the tenant's hooks change underneath (stale version).
+// An event with exactly one delivery and at most kMaxInlineEventBytes serialized also
+// travels inside its task, so the worker need not read it back: one Redis round trip less
+// between publish and delivery, for about a kilobyte more per pending task. Fan-out tasks
+// name the stored event, which the worker fetches once for all of them.
 // Requests must be validated already. Used by the registry for callers' events and by the
 // worker for the events hookrelay itself emits (webhook.disabled). Thread-safe.
 class Publisher {
  public:
+  static constexpr size_t kMaxInlineEventBytes = 8 * 1024;
+
   Publisher(store::HookStore& hooks, store::EventStore& events, core::Clock& clock)
       : events_(events), clock_(clock), index_(hooks) {}
 

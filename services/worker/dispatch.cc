@@ -31,6 +31,9 @@ void Worker::Dispatch(std::vector<queue::StreamEntry> entries, store::RedisConne
     } else if (job->entry.deliveries > options_.max_reclaims + 1) {
       job->kind = Job::Kind::kTooManyReclaims;
     }
+    if (job->task.has_event()) {  // carried inline (see Publisher): nothing to fetch
+      job->event = std::shared_ptr<const v1::Event>(job->task.release_event());
+    }
     jobs.push_back(std::move(job));
   }
   absl::Status fetched = FetchMissing(jobs, conn);
@@ -79,6 +82,7 @@ absl::Status Worker::FetchMissing(std::vector<std::unique_ptr<Job>>& jobs,
     hook_keys[i] = keys_.Hook(t.tenant(), t.webhook_id());
     job.hook = hooks_.Find(hook_keys[i], now);
     if (job.hook == nullptr) want(t.tenant(), hook_keys[i], true);
+    if (job.event != nullptr) continue;
     event_keys[i] = keys_.Event(t.tenant(), t.event_id());
     job.event = events_.Find(event_keys[i]);
     if (job.event == nullptr) want(t.tenant(), event_keys[i], false);

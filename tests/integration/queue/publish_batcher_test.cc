@@ -23,13 +23,11 @@
 #include "libs/store/hook_store.h"
 #include "libs/store/keys.h"
 #include "libs/store/redis_pool.h"
-#include "tests/support/redis_server.h"
-#include "tests/support/status_matchers.h"
+#include "tests/integration/queue/publish_fixture.h"
 
 namespace hookrelay::queue {
 namespace {
 
-using ::hookrelay::testing::RedisServer;
 using ::hookrelay::testing::StatusIs;
 using ::testing::Lt;
 using ::testing::SizeIs;
@@ -40,20 +38,11 @@ struct Answer {
   absl::StatusOr<v1::PublishEventResponse> result = absl::UnknownError("no answer");
 };
 
-class PublishBatcherTest : public ::testing::Test {
+class PublishBatcherTest : public PublishFixture {
  protected:
-  static void SetUpTestSuite() { redis_ = RedisServer::Start().value(); }
-  static void TearDownTestSuite() { redis_.reset(); }
   void SetUp() override {
-    ASSERT_OK(redis_->FlushAll());
-    v1::Webhook hook;
-    hook.set_id(core::NewId(core::kWebhookIdPrefix, absl::Now()));
-    hook.set_tenant("acme");
-    hook.set_url("https://example.com/h");
-    hook.add_event_types("order.*");
-    hook.set_enabled(true);
-    ASSERT_OK(hooks_.Create(hook));
-    hook_id_ = hook.id();
+    PublishFixture::SetUp();
+    hook_id_ = CreateHook();
   }
 
   static v1::PublishEventRequest Event(int i) {
@@ -83,12 +72,6 @@ class PublishBatcherTest : public ::testing::Test {
     return 0;
   }
 
-  inline static std::unique_ptr<RedisServer> redis_;
-  store::KeySchema keys_;
-  store::RedisPool pool_{store::RedisOptions{.url = redis_->url()}};
-  store::HookStore hooks_{pool_, keys_};
-  store::EventStore events_{pool_, keys_, store::EventStoreOptions{}};
-  Publisher publisher_{hooks_, events_, core::Clock::Real()};
   std::string hook_id_;
 };
 

@@ -119,6 +119,52 @@ TEST_F(WorkerTest, FewRequestsFinishingTogetherAreRecordedInOneTransaction) {
               IsOkAndHolds(HasSubstr("cmdstat_xack:calls=1,")));
 }
 
+// An event for one hook travels in its task (see Publisher): the worker delivers it without
+// reading the stored event, here gone before the worker starts.
+TEST_F(WorkerTest, OneHooksEventTravelsInItsTaskAndIsNotReadBack) {
+  ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([](const ReceivedRequest&) {
+                         return Reply{.status = 204};
+                       }));
+  CreateHook(receiver->Url("/hook"));
+  const std::string id = Publish(R"({"order":7})");
+  ASSERT_OK(redis_->Command({"DEL", keys_.Event(kTenant, event_id_)}).status());
+  StartWorker();
+
+  WaitForStatus(id, v1::DELIVERY_STATUS_SUCCEEDED, 1);
+  ASSERT_EQ(receiver->RequestCount(), 1u);
+  EXPECT_THAT(receiver->Requests()[0].body, HasSubstr(R"("data":{"order":7})"));
+}
+
+// A fan-out event's tasks name the stored event: one batch reads it once, together with the
+// hooks, in one MGET, and every hook gets it.
+TEST_F(WorkerTest, FanOutEventIsReadOnceForAllItsHooks) {
+  ASSERT_OK_AND_ASSIGN(
+      auto first, HttpReceiver::Start([](const ReceivedRequest&) { return Reply{.status = 204}; }));
+  ASSERT_OK_AND_ASSIGN(auto second, HttpReceiver::Start([](const ReceivedRequest&) {
+                         return Reply{.status = 204};
+                       }));
+  CreateHook(first->Url("/hook"));
+  CreateHook(second->Url("/hook"));
+  v1::PublishEventRequest req;
+  req.set_tenant(kTenant);
+  req.set_type("order.created");
+  req.set_payload(R"({"order":8})");
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse out, registry_->PublishEvent(req));
+  ASSERT_EQ(out.delivery_ids_size(), 2);
+  ASSERT_OK(redis_->Command({"CONFIG", "RESETSTAT"}).status());
+  StartWorker();
+
+  for (const std::string& id : out.delivery_ids()) {
+    WaitForStatus(id, v1::DELIVERY_STATUS_SUCCEEDED, 1);
+  }
+  for (HttpReceiver* r : {first.get(), second.get()}) {
+    ASSERT_EQ(r->RequestCount(), 1u);
+    EXPECT_THAT(r->Requests()[0].body, HasSubstr(R"("data":{"order":8})"));
+  }
+  EXPECT_THAT(redis_->Command({"INFO", "commandstats"}),
+              IsOkAndHolds(HasSubstr("cmdstat_mget:calls=1,")));
+}
+
 TEST_F(WorkerTest, RetriesAfterServerErrorOnceTheDelayHasPassed) {
   std::atomic<int> calls{0};
   ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([&calls](const ReceivedRequest&) {
@@ -135,10 +181,16 @@ TEST_F(WorkerTest, RetriesAfterServerErrorOnceTheDelayHasPassed) {
   EXPECT_LE(ToTime(scheduled.next_attempt_time()), first + absl::Seconds(6));
   EXPECT_EQ(scheduled.last_error_class(), v1::ERROR_CLASS_HTTP_5XX);
 
-  // Not due yet: the task stays in the retry set.
+  // Not due yet: the task stays in the retry set, without the event the first attempt's
+  // task carried (the retry reads the stored one).
   clock_.Advance(absl::Milliseconds(3900));
   WaitForMaintenancePasses(w);
   EXPECT_EQ(RetrySetSize(), 1);
+  ASSERT_OK_AND_ASSIGN(std::string retry, redis_->Command({"ZRANGE", keys_.RetrySet(), "0", "0"}));
+  v1::DeliveryTask next;
+  ASSERT_TRUE(next.ParseFromString(retry));
+  EXPECT_EQ(next.attempt(), 2);
+  EXPECT_FALSE(next.has_event());
   EXPECT_EQ(receiver->RequestCount(), 1u);
 
   clock_.Advance(absl::Milliseconds(2101));  // 6.001 s after the first attempt

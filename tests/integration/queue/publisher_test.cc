@@ -1,0 +1,94 @@
+// Tests of Publisher's tasks against a private redis-server: an event with one delivery
+// travels inside its task (the stored event, byte for byte); fan-out tasks and large events
+// only name the stored event.
+
+#include "libs/queue/publisher.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "hookrelay/v1/delivery.pb.h"
+#include "tests/integration/queue/publish_fixture.h"
+
+namespace hookrelay::queue {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+
+class PublisherTest : public PublishFixture {
+ protected:
+  void CreateHooks(int n) {
+    for (int i = 0; i < n; ++i) CreateHook();
+  }
+
+  // Publishes an order.created event with `payload`; returns the stream's tasks.
+  std::vector<v1::DeliveryTask> PublishAndReadTasks(const std::string& payload) {
+    v1::PublishEventRequest req;
+    req.set_tenant("acme");
+    req.set_type("order.created");
+    req.set_payload(payload);
+    auto out = publisher_.Publish(req);
+    EXPECT_OK(out.status());
+    std::vector<v1::DeliveryTask> tasks;
+    if (!out.ok()) return tasks;
+    event_id_ = out->event_id();
+    auto conn = pool_.Acquire();
+    EXPECT_OK(conn.status());
+    if (!conn.ok()) return tasks;
+    auto entries = (*conn)->Command({"XRANGE", keys_.Stream(), "-", "+"});
+    EXPECT_OK(entries.status());
+    if (!entries.ok()) return tasks;
+    for (const store::RedisReply& entry : entries->elements) {
+      EXPECT_TRUE(tasks.emplace_back().ParseFromString(entry.elements[1].elements[1].str));
+    }
+    return tasks;
+  }
+
+  v1::Event StoredEvent() {
+    v1::Event e;
+    auto stored = events_.Get("acme", event_id_);
+    EXPECT_OK(stored.status());
+    if (stored.ok()) e = *stored;
+    return e;
+  }
+
+  std::string event_id_;
+};
+
+TEST_F(PublisherTest, AnEventForOneHookTravelsInItsTask) {
+  CreateHooks(1);
+  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(R"({"order":1})");
+  ASSERT_EQ(tasks.size(), 1u);
+  ASSERT_TRUE(tasks[0].has_event());
+  EXPECT_EQ(tasks[0].event_id(), event_id_);
+  EXPECT_TRUE(MessageDifferencer::Equals(tasks[0].event(), StoredEvent()))
+      << tasks[0].event().DebugString();
+}
+
+TEST_F(PublisherTest, FanOutTasksNameTheStoredEventOnly) {
+  CreateHooks(3);
+  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(R"({"order":2})");
+  ASSERT_EQ(tasks.size(), 3u);
+  for (const v1::DeliveryTask& t : tasks) {
+    EXPECT_FALSE(t.has_event());
+    EXPECT_EQ(t.event_id(), event_id_);
+  }
+}
+
+TEST_F(PublisherTest, AnEventOverTheInlineLimitIsNotCarried) {
+  CreateHooks(1);
+  const std::string big =
+      absl::StrCat(R"({"blob":")", std::string(Publisher::kMaxInlineEventBytes, 'x'), R"("})");
+  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(big);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_FALSE(tasks[0].has_event());
+  EXPECT_EQ(StoredEvent().payload(), big);
+}
+
+}  // namespace
+}  // namespace hookrelay::queue
