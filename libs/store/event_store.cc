@@ -190,7 +190,8 @@ absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishOn(
   // The round trip that writes: the deliveries of earlier events the duplicates point at;
   // the writes of every plan that passed, in one transaction that Redis refuses if a
   // watched key changed since it was read; then the WATCH and read for the next batch.
-  Pipeline p;
+  Pipeline& p = armed.writes;
+  p.Clear();
   for (size_t i : decided.duplicates) {
     p.Add({"LRANGE", keys_.EventDeliveries(plans[i].event.tenant(), out[i].event_id), "0", "-1"});
   }

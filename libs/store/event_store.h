@@ -84,6 +84,7 @@ class EventStore {
     explicit Armed(RedisPool::Lease l) : conn(std::move(l)) {}
     RedisPool::Lease conn;
     absl::flat_hash_map<std::string, long long> versions;
+    Pipeline writes;  // reused: a batch's writes run to hundreds of kilobytes
   };
   // How the read sorted a batch's plans (indexes into the batch).
   struct Decision {

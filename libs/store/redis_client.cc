@@ -2,9 +2,12 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -218,9 +221,18 @@ class RedisConnection::Impl {
     if (pipeline.empty()) return std::vector<RedisReply>();
     absl::Status connected = EnsureConnected();
     if (!connected.ok()) return connected;
-    const std::string& buf = pipeline.buffer();
-    if (redisAppendFormattedCommand(ctx_.get(), buf.data(), buf.size()) != REDIS_OK) {
-      return Drop();
+    // Written here rather than by hiredis, which would copy the pipeline into its output
+    // buffer first (a fresh allocation, page faults and all, per large pipeline).
+    absl::string_view out = pipeline.buffer();
+    while (!out.empty()) {
+      const ssize_t n = ::send(ctx_->fd, out.data(), out.size(), MSG_NOSIGNAL);
+      if (n > 0) {
+        out.remove_prefix(static_cast<size_t>(n));
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {  // EAGAIN: the command timeout (SO_SNDTIMEO) passed
+        return Drop(absl::StrCat("write: ", n < 0 ? std::strerror(errno) : "closed"));
+      }
     }
     std::vector<RedisReply> replies(pipeline.size());
     for (RedisReply& reply : replies) {
@@ -243,8 +255,8 @@ class RedisConnection::Impl {
     return st;
   }
 
-  absl::Status Drop() {
-    std::string err = ctx_ && ctx_->err ? ctx_->errstr : "connection lost";
+  absl::Status Drop(std::string err = "") {
+    if (err.empty()) err = ctx_ && ctx_->err ? ctx_->errstr : "connection lost";
     ctx_.reset();
     return absl::UnavailableError(
         absl::StrCat("redis ", endpoint_.host, ":", endpoint_.port, ": ", err));

@@ -72,7 +72,8 @@ void Worker::RecordLoop() {
 void Worker::RecordBatch(std::vector<std::unique_ptr<Job>>& batch,
                          std::unique_ptr<store::RedisConnection>& conn) {
   const absl::Time now = clock_.Now();
-  store::Pipeline p;
+  store::Pipeline& p = record_writes_;
+  p.Clear();
   p.Add({"MULTI"});
   std::vector<absl::string_view> acks;
   acks.reserve(batch.size());

@@ -166,8 +166,10 @@ class Worker {
   std::vector<std::unique_ptr<Job>> spent_;
   bool recorder_stop_ = false;
 
-  // Recorder thread only: when each hook's failure count was last reset.
+  // Recorder thread only: when each hook's failure count was last reset, and the batch's
+  // writes (reused, so a large batch does not fault in a fresh buffer each time).
   absl::flat_hash_map<std::string, absl::Time> health_reset_;
+  store::Pipeline record_writes_;
 
   std::thread reader_;
   std::thread recorder_;

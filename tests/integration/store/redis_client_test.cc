@@ -196,6 +196,32 @@ TEST_F(RedisClientTest, PipelineReturnsRepliesInOrder) {
   EXPECT_TRUE(replies[101].is_nil());
 }
 
+// Execute writes the pipeline itself, in as many sends as the socket takes: a pipeline of
+// several megabytes (far more than a socket buffer) arrives whole and in order, twice on the
+// same connection, and the same Pipeline can be cleared and reused.
+TEST_F(RedisClientTest, PipelineOfSeveralMegabytesArrivesWhole) {
+  ASSERT_OK_AND_ASSIGN(auto conn, Connect(redis_->url()));
+  Pipeline p;
+  for (int round = 0; round < 2; ++round) {
+    p.Clear();
+    std::vector<std::string> values;
+    for (int i = 0; i < 64; ++i) {
+      values.push_back(std::string(64 * 1024, static_cast<char>('a' + (i + round) % 26)));
+      p.Add({"SET", absl::StrCat("big", i), values.back()});
+    }
+    for (int i = 0; i < 64; ++i) p.Add({"STRLEN", absl::StrCat("big", i)});
+    p.Add({"GET", "big63"});
+    ASSERT_GT(p.buffer().size(), 4u << 20);
+    ASSERT_OK_AND_ASSIGN(std::vector<RedisReply> replies, conn->Execute(p));
+    ASSERT_EQ(replies.size(), 129u);
+    for (int i = 0; i < 64; ++i) {
+      EXPECT_EQ(replies[i].str, "OK");
+      EXPECT_EQ(replies[64 + i].integer, 64 * 1024);
+    }
+    EXPECT_EQ(replies[128].str, values[63]);
+  }
+}
+
 TEST_F(RedisClientTest, PipelineKeepsErrorRepliesInPlace) {
   ASSERT_OK_AND_ASSIGN(auto conn, Connect(redis_->url()));
   Pipeline p;
