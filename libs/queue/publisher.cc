@@ -77,7 +77,7 @@ absl::StatusOr<store::PublishPlan> Publisher::Plan(const v1::PublishEventRequest
     task.set_webhook_id(hook.id());
     d.task = task.SerializeAsString();
   }
-  if (plan.deliveries.size() == 1 && e.ByteSizeLong() <= kMaxInlineEventBytes) {
+  if (plan.deliveries.size() == 1 && e.ByteSizeLong() <= inline_event_bytes_) {
     *task.mutable_event() = e;
     plan.deliveries[0].task = task.SerializeAsString();
   }

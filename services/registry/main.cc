@@ -1,5 +1,6 @@
 // webhook-registry: the gRPC API to configure webhooks and publish events. Flags also read
 // HOOKRELAY_<FLAG> environment variables; see README "Configuration".
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 
@@ -28,6 +29,8 @@ ABSL_FLAG(absl::Duration, retention, absl::Hours(720), "Keep events and deliveri
 ABSL_FLAG(int, publish_flushers, 2,
           "Threads writing PublishEvent group commits to Redis (each one pipelined round trip)");
 ABSL_FLAG(int, publish_batch, 256, "Most PublishEvent calls written in one group commit");
+ABSL_FLAG(int, inline_event_bytes, 0,
+          "Events for one hook up to this size travel inside their stream task (0: never)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace hr = hookrelay;
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
   o.events.retention = absl::GetFlag(FLAGS_retention);
   o.publish.flushers = absl::GetFlag(FLAGS_publish_flushers);
   o.publish.max_batch = absl::GetFlag(FLAGS_publish_batch);
+  const int inline_bytes = absl::GetFlag(FLAGS_inline_event_bytes);
+  o.inline_event_bytes = inline_bytes < 0 ? SIZE_MAX : static_cast<size_t>(inline_bytes);
   auto registry = hr::registry::Registry::Create(o, hr::core::Clock::Real());
   if (!registry.ok()) {
     hr::telemetry::LogError("invalid configuration", {{"error", registry.status().ToString()}});

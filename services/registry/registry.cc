@@ -37,6 +37,9 @@ absl::Status RegistryOptions::Validate() const {
   store::RedisOptions redis{.url = redis_url};
   if (absl::Status st = redis.Validate(); !st.ok()) return st;
   if (absl::Status st = publish.Validate(); !st.ok()) return st;
+  if (inline_event_bytes > queue::Publisher::kMaxInlineEventBytes) {
+    return absl::InvalidArgumentError("inline_event_bytes: must be in [0, 65536]");
+  }
   if (limits.max_payload_bytes < 1024 || limits.max_payload_bytes > 16 * 1024 * 1024) {
     return absl::InvalidArgumentError("max_payload_bytes: must be in [1 KiB, 16 MiB]");
   }
@@ -63,7 +66,7 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
       events_(pool_, keys_, options_.events),
       deliveries_(pool_, keys_),
       api_keys_(pool_, keys_),
-      publisher_(hooks_, events_, clock_),
+      publisher_(hooks_, events_, clock_, options_.inline_event_bytes),
       batcher_(publisher_, options_.publish) {}
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(RegistryOptions options,

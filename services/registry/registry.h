@@ -24,6 +24,9 @@ struct RegistryOptions {
   Limits limits;
   store::EventStoreOptions events;
   queue::PublishBatcherOptions publish;
+  // Events for one hook up to this size travel inside their task (see queue::Publisher);
+  // 0: never.
+  size_t inline_event_bytes = 0;
   absl::Status Validate() const;
 };
 

@@ -24,6 +24,7 @@ ABSL_FLAG(std::string, type, "bench.event", "event type");
 ABSL_FLAG(int64_t, count, 200000, "events to publish");
 ABSL_FLAG(int, batch, 500, "events per pipelined round trip");
 ABSL_FLAG(int, payload_bytes, 1024, "event payload size");
+ABSL_FLAG(int, inline_event_bytes, 0, "as the registry's flag: events carried in their task");
 
 namespace hr = hookrelay;
 
@@ -33,7 +34,8 @@ int main(int argc, char** argv) {
   const hr::store::KeySchema keys(absl::GetFlag(FLAGS_key_prefix));
   hr::store::HookStore hooks(pool, keys);
   hr::store::EventStore events(pool, keys, hr::store::EventStoreOptions{});
-  hr::queue::Publisher publisher(hooks, events, hr::core::Clock::Real());
+  hr::queue::Publisher publisher(hooks, events, hr::core::Clock::Real(),
+                                 static_cast<size_t>(absl::GetFlag(FLAGS_inline_event_bytes)));
   hr::bench::Payload payload(absl::GetFlag(FLAGS_payload_bytes));
 
   const int64_t count = absl::GetFlag(FLAGS_count);

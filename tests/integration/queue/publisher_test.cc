@@ -1,6 +1,6 @@
-// Tests of Publisher's tasks against a private redis-server: an event with one delivery
-// travels inside its task (the stored event, byte for byte); fan-out tasks and large events
-// only name the stored event.
+// Tests of Publisher's tasks against a private redis-server: with inline_event_bytes, an
+// event with one delivery travels inside its task (the stored event, byte for byte); by
+// default, for fan-out and for large events, tasks only name the stored event.
 
 #include "libs/queue/publisher.h"
 
@@ -26,13 +26,15 @@ class PublisherTest : public PublishFixture {
     for (int i = 0; i < n; ++i) CreateHook();
   }
 
-  // Publishes an order.created event with `payload`; returns the stream's tasks.
-  std::vector<v1::DeliveryTask> PublishAndReadTasks(const std::string& payload) {
+  // Publishes an order.created event with `payload` through `publisher`; returns the
+  // stream's tasks.
+  std::vector<v1::DeliveryTask> PublishAndReadTasks(Publisher& publisher,
+                                                    const std::string& payload) {
     v1::PublishEventRequest req;
     req.set_tenant("acme");
     req.set_type("order.created");
     req.set_payload(payload);
-    auto out = publisher_.Publish(req);
+    auto out = publisher.Publish(req);
     EXPECT_OK(out.status());
     std::vector<v1::DeliveryTask> tasks;
     if (!out.ok()) return tasks;
@@ -58,11 +60,13 @@ class PublisherTest : public PublishFixture {
   }
 
   std::string event_id_;
+  // As the registry with --inline_event_bytes=8192.
+  Publisher inlining_{hooks_, events_, core::Clock::Real(), 8 * 1024};
 };
 
 TEST_F(PublisherTest, AnEventForOneHookTravelsInItsTask) {
   CreateHooks(1);
-  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(R"({"order":1})");
+  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(inlining_, R"({"order":1})");
   ASSERT_EQ(tasks.size(), 1u);
   ASSERT_TRUE(tasks[0].has_event());
   EXPECT_EQ(tasks[0].event_id(), event_id_);
@@ -70,9 +74,17 @@ TEST_F(PublisherTest, AnEventForOneHookTravelsInItsTask) {
       << tasks[0].event().DebugString();
 }
 
+TEST_F(PublisherTest, ByDefaultTasksNameTheStoredEventOnly) {
+  CreateHooks(1);
+  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(publisher_, R"({"order":1})");
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_FALSE(tasks[0].has_event());
+  EXPECT_EQ(tasks[0].event_id(), event_id_);
+}
+
 TEST_F(PublisherTest, FanOutTasksNameTheStoredEventOnly) {
   CreateHooks(3);
-  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(R"({"order":2})");
+  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(inlining_, R"({"order":2})");
   ASSERT_EQ(tasks.size(), 3u);
   for (const v1::DeliveryTask& t : tasks) {
     EXPECT_FALSE(t.has_event());
@@ -82,9 +94,8 @@ TEST_F(PublisherTest, FanOutTasksNameTheStoredEventOnly) {
 
 TEST_F(PublisherTest, AnEventOverTheInlineLimitIsNotCarried) {
   CreateHooks(1);
-  const std::string big =
-      absl::StrCat(R"({"blob":")", std::string(Publisher::kMaxInlineEventBytes, 'x'), R"("})");
-  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(big);
+  const std::string big = absl::StrCat(R"({"blob":")", std::string(8 * 1024, 'x'), R"("})");
+  const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(inlining_, big);
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_FALSE(tasks[0].has_event());
   EXPECT_EQ(StoredEvent().payload(), big);

@@ -64,9 +64,15 @@ class WorkerTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_OK(redis_->FlushAll());
+    ASSERT_NO_FATAL_FAILURE(StartRegistry(0));
+  }
+  // The registry library publishing the tests' events; with `inline_event_bytes`, events for
+  // one hook travel inside their task.
+  void StartRegistry(size_t inline_event_bytes) {
     registry::RegistryOptions options;
     options.redis_url = redis_->url();
     options.limits.allow_http = true;
+    options.inline_event_bytes = inline_event_bytes;
     ASSERT_OK_AND_ASSIGN(registry_, registry::Registry::Create(options, clock_));
   }
 
