@@ -45,7 +45,8 @@ absl::StatusOr<std::shared_ptr<const store::TenantHooks>> HookIndex::Reload(
 }
 
 absl::StatusOr<store::PublishPlan> Publisher::Plan(const v1::PublishEventRequest& req,
-                                                   absl::Time now, const std::string* only) {
+                                                   absl::Time now, const std::string* only,
+                                                   size_t batch) {
   auto snapshot = index_.Get(req.tenant());
   if (!snapshot.ok()) return snapshot.status();
   store::PublishPlan plan;
@@ -77,7 +78,8 @@ absl::StatusOr<store::PublishPlan> Publisher::Plan(const v1::PublishEventRequest
     task.set_webhook_id(hook.id());
     d.task = task.SerializeAsString();
   }
-  if (plan.deliveries.size() == 1 && e.ByteSizeLong() <= inline_event_bytes_) {
+  if (plan.deliveries.size() == 1 && batch <= kMaxInlineBatch &&
+      e.ByteSizeLong() <= inline_event_bytes_) {
     *task.mutable_event() = e;
     plan.deliveries[0].task = task.SerializeAsString();
   }
@@ -94,7 +96,7 @@ absl::StatusOr<v1::PublishEventResponse> Publisher::PublishPlanned(
       return ToResponse(*std::move(outcome));
     }
     if (auto reloaded = index_.Reload(req.tenant()); !reloaded.ok()) return reloaded.status();
-    auto again = Plan(req, clock_.Now(), only);
+    auto again = Plan(req, clock_.Now(), only, 1);
     if (!again.ok()) return again.status();
     plan = *std::move(again);
   }
@@ -102,14 +104,14 @@ absl::StatusOr<v1::PublishEventResponse> Publisher::PublishPlanned(
 }
 
 absl::StatusOr<v1::PublishEventResponse> Publisher::Publish(const v1::PublishEventRequest& req) {
-  auto plan = Plan(req, clock_.Now(), nullptr);
+  auto plan = Plan(req, clock_.Now(), nullptr, 1);
   if (!plan.ok()) return plan.status();
   return PublishPlanned(*std::move(plan), req, nullptr);
 }
 
 absl::StatusOr<v1::PublishEventResponse> Publisher::PublishTest(const v1::PublishEventRequest& req,
                                                                 const std::string& hook_id) {
-  auto plan = Plan(req, clock_.Now(), &hook_id);
+  auto plan = Plan(req, clock_.Now(), &hook_id, 1);
   if (!plan.ok()) return plan.status();
   return PublishPlanned(*std::move(plan), req, &hook_id);
 }
@@ -120,7 +122,7 @@ absl::StatusOr<std::vector<v1::PublishEventResponse>> Publisher::PublishBatch(
   std::vector<store::PublishPlan> plans;
   plans.reserve(reqs.size());
   for (const v1::PublishEventRequest& r : reqs) {
-    auto plan = Plan(r, now, nullptr);
+    auto plan = Plan(r, now, nullptr, static_cast<size_t>(reqs.size()));
     if (!plan.ok()) return plan.status();  // nothing written yet
     plans.push_back(*std::move(plan));
   }
@@ -146,7 +148,7 @@ std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishEach(
   planned.reserve(reqs.size());
   std::vector<size_t> slot;  // index in `out` of each plan
   for (size_t i = 0; i < reqs.size(); ++i) {
-    auto plan = Plan(*reqs[i], now, nullptr);
+    auto plan = Plan(*reqs[i], now, nullptr, reqs.size());
     if (!plan.ok()) {
       out[i] = plan.status();
       continue;

@@ -38,17 +38,21 @@ class HookIndex {
 // each event against the tenant's hooks in memory, then publishes with EventStore,
 // re-planning while the tenant's hooks change underneath (stale version).
 // With `inline_event_bytes` > 0, an event with exactly one delivery and at most that many
-// bytes serialized also travels inside its task, so the worker need not read it back: one
-// Redis round trip less between publish and delivery, but Redis spends more on the XADD of
-// the larger entry than it saves on the read (measured: +6 µs per 1 KB event published,
-// -2 µs per delivery) and holds the event twice while the task is pending. Off by default:
-// Redis is the part that does not scale out. Fan-out tasks always name the stored event,
+// bytes serialized, published in a round trip of at most kMaxInlineBatch events, also
+// travels inside its task, so the worker need not read it back. That saves a Redis round
+// trip between publish and delivery, worth having while round trips are what costs: at low
+// rates each one is a wakeup of Redis and of the worker (~40 µs of CPU on our benchmark
+// machine), and latency. Per event it costs Redis more on the XADD of the larger entry than
+// it saves on the read (+6 µs per 1 KB event published, -2 µs per delivery) and a second
+// copy of the event while the task is pending, which loses once batches are large, as
+// they are under load or from PublishEvents. Fan-out tasks always name the stored event,
 // which the worker fetches once for all of them.
 // Requests must be validated already. Used by the registry for callers' events and by the
 // worker for the events hookrelay itself emits (webhook.disabled). Thread-safe.
 class Publisher {
  public:
   static constexpr size_t kMaxInlineEventBytes = 64 * 1024;  // inline_event_bytes at most
+  static constexpr size_t kMaxInlineBatch = 4;  // events per round trip that may be inlined
 
   Publisher(store::HookStore& hooks, store::EventStore& events, core::Clock& clock,
             size_t inline_event_bytes = 0)
@@ -68,8 +72,9 @@ class Publisher {
                                                        const std::string& hook_id);
 
  private:
+  // `batch`: events published in the same round trip (decides inlining).
   absl::StatusOr<store::PublishPlan> Plan(const v1::PublishEventRequest& req, absl::Time now,
-                                          const std::string* only);
+                                          const std::string* only, size_t batch);
   std::vector<absl::StatusOr<v1::PublishEventResponse>> PublishPlans(
       std::vector<store::PublishPlan> plans, const v1::PublishEventRequest* const* reqs,
       absl::Time now);

@@ -29,8 +29,9 @@ ABSL_FLAG(absl::Duration, retention, absl::Hours(720), "Keep events and deliveri
 ABSL_FLAG(int, publish_flushers, 2,
           "Threads writing PublishEvent group commits to Redis (each one pipelined round trip)");
 ABSL_FLAG(int, publish_batch, 256, "Most PublishEvent calls written in one group commit");
-ABSL_FLAG(int, inline_event_bytes, 0,
-          "Events for one hook up to this size travel inside their stream task (0: never)");
+ABSL_FLAG(int, inline_event_bytes, 8192,
+          "Events for one hook up to this size, published at most 4 per Redis round trip, "
+          "travel inside their stream task (0: never)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace hr = hookrelay;

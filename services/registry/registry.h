@@ -24,9 +24,9 @@ struct RegistryOptions {
   Limits limits;
   store::EventStoreOptions events;
   queue::PublishBatcherOptions publish;
-  // Events for one hook up to this size travel inside their task (see queue::Publisher);
-  // 0: never.
-  size_t inline_event_bytes = 0;
+  // Events for one hook up to this size, published few at a time, travel inside their task
+  // (see queue::Publisher); 0: never.
+  size_t inline_event_bytes = 8 * 1024;
   absl::Status Validate() const;
 };
 

@@ -1,6 +1,7 @@
 // Tests of Publisher's tasks against a private redis-server: with inline_event_bytes, an
-// event with one delivery travels inside its task (the stored event, byte for byte); by
-// default, for fan-out and for large events, tasks only name the stored event.
+// event with one delivery published a few at a time travels inside its task (the stored
+// event, byte for byte); without it, for fan-out, large events and larger batches, tasks
+// only name the stored event.
 
 #include "libs/queue/publisher.h"
 
@@ -26,19 +27,36 @@ class PublisherTest : public PublishFixture {
     for (int i = 0; i < n; ++i) CreateHook();
   }
 
-  // Publishes an order.created event with `payload` through `publisher`; returns the
-  // stream's tasks.
-  std::vector<v1::DeliveryTask> PublishAndReadTasks(Publisher& publisher,
-                                                    const std::string& payload) {
+  static v1::PublishEventRequest Order(const std::string& payload) {
     v1::PublishEventRequest req;
     req.set_tenant("acme");
     req.set_type("order.created");
     req.set_payload(payload);
-    auto out = publisher.Publish(req);
+    return req;
+  }
+
+  // Publishes an order.created event with `payload` through `publisher`; returns the
+  // stream's tasks.
+  std::vector<v1::DeliveryTask> PublishAndReadTasks(Publisher& publisher,
+                                                    const std::string& payload) {
+    auto out = publisher.Publish(Order(payload));
     EXPECT_OK(out.status());
-    std::vector<v1::DeliveryTask> tasks;
-    if (!out.ok()) return tasks;
+    if (!out.ok()) return {};
     event_id_ = out->event_id();
+    return ReadTasks();
+  }
+
+  // Publishes `n` events from independent callers in one group commit; returns the tasks.
+  std::vector<v1::DeliveryTask> PublishTogetherAndReadTasks(Publisher& publisher, size_t n) {
+    std::vector<v1::PublishEventRequest> reqs(n, Order(R"({"order":3})"));
+    std::vector<const v1::PublishEventRequest*> ptrs;
+    for (const v1::PublishEventRequest& r : reqs) ptrs.push_back(&r);
+    for (const auto& out : publisher.PublishEach(ptrs)) EXPECT_OK(out.status());
+    return ReadTasks();
+  }
+
+  std::vector<v1::DeliveryTask> ReadTasks() {
+    std::vector<v1::DeliveryTask> tasks;
     auto conn = pool_.Acquire();
     EXPECT_OK(conn.status());
     if (!conn.ok()) return tasks;
@@ -74,7 +92,26 @@ TEST_F(PublisherTest, AnEventForOneHookTravelsInItsTask) {
       << tasks[0].event().DebugString();
 }
 
-TEST_F(PublisherTest, ByDefaultTasksNameTheStoredEventOnly) {
+TEST_F(PublisherTest, EventsPublishedAFewAtATimeTravelInTheirTasks) {
+  CreateHooks(1);
+  const std::vector<v1::DeliveryTask> tasks =
+      PublishTogetherAndReadTasks(inlining_, Publisher::kMaxInlineBatch);
+  ASSERT_EQ(tasks.size(), Publisher::kMaxInlineBatch);
+  for (const v1::DeliveryTask& t : tasks) {
+    EXPECT_TRUE(t.has_event());
+    EXPECT_EQ(t.event().id(), t.event_id());
+  }
+}
+
+TEST_F(PublisherTest, EventsPublishedInALargerBatchNameTheStoredEventOnly) {
+  CreateHooks(1);
+  const std::vector<v1::DeliveryTask> tasks =
+      PublishTogetherAndReadTasks(inlining_, Publisher::kMaxInlineBatch + 1);
+  ASSERT_EQ(tasks.size(), Publisher::kMaxInlineBatch + 1);
+  for (const v1::DeliveryTask& t : tasks) EXPECT_FALSE(t.has_event());
+}
+
+TEST_F(PublisherTest, WithoutInliningTasksNameTheStoredEventOnly) {
   CreateHooks(1);
   const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(publisher_, R"({"order":1})");
   ASSERT_EQ(tasks.size(), 1u);
