@@ -74,14 +74,15 @@ absl::StatusOr<store::PublishPlan> Publisher::Plan(const v1::PublishEventRequest
     store::PlannedDelivery& d = plan.deliveries.emplace_back();
     d.delivery_id = core::NewId(core::kDeliveryIdPrefix, now);
     d.hook_id = hook.id();
-    task.set_delivery_id(d.delivery_id);
-    task.set_webhook_id(hook.id());
-    d.task = task.SerializeAsString();
   }
   if (plan.deliveries.size() == 1 && batch <= kMaxInlineBatch &&
       e.ByteSizeLong() <= inline_event_bytes_) {
     *task.mutable_event() = e;
-    plan.deliveries[0].task = task.SerializeAsString();
+  }
+  for (store::PlannedDelivery& d : plan.deliveries) {
+    task.set_delivery_id(d.delivery_id);
+    task.set_webhook_id(d.hook_id);
+    d.task = task.SerializeAsString();
   }
   return plan;
 }
