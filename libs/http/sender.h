@@ -59,7 +59,9 @@ struct SenderOptions {
 // connections (DNS, TCP, TLS with verification) on dialing threads, and every address is
 // checked by the AddressGuard right before connecting (after DNS, so rebinding cannot slip
 // through). Submit() is thread-safe and formats the request on the caller's thread;
-// completions run on the sender thread and must be quick.
+// completions run on the sender thread and must be quick. A completed request's memory (and
+// its completion, with what it captured) is freed by a later Submit() on the submitting
+// thread, or by the sender once more than a thousand wait.
 class HttpSender {
  public:
   using Completion = std::function<void(HttpResponse)>;

@@ -5,7 +5,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -309,6 +311,40 @@ TEST_F(SenderTest, RedirectIsNotFollowed) {
   EXPECT_EQ(r.status, 302);
   ASSERT_EQ(receiver->RequestCount(), 1u);
   EXPECT_EQ(receiver->Requests()[0].path, "/start");
+}
+
+// What the submitting thread allocated for a request (the transfer, its formatted bytes, the
+// completion and what it captured) is freed on that thread by a later Submit(), not on the
+// sender thread: glibc frees another thread's block under that thread's arena lock.
+TEST_F(SenderTest, CompletedRequestsAreFreedOnTheSubmittingThread) {
+  ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start());
+  auto sender = LoopbackSender();
+  std::mutex mu;
+  std::optional<std::thread::id> freed_on;
+  Completions first;
+  {
+    std::shared_ptr<int> captured(new int(0), [&](int* p) {
+      delete p;
+      std::lock_guard<std::mutex> lock(mu);
+      freed_on = std::this_thread::get_id();
+    });
+    HttpSender::Completion cb = first.Callback();
+    sender->Submit(Post(receiver->Url()), [cb, captured](HttpResponse r) { cb(std::move(r)); });
+  }
+  ASSERT_TRUE(first.WaitForCount(1));
+  EXPECT_EQ(first.responses()[0].status, 200);
+  // The sender hands completed transfers back between loop turns; a few more submissions
+  // give it the turns.
+  for (int i = 0; i < 5; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (freed_on.has_value()) break;
+    }
+    EXPECT_EQ(SendOne(*sender, Post(receiver->Url())).status, 200);
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_TRUE(freed_on.has_value()) << "the first request's completion was never freed";
+  EXPECT_EQ(*freed_on, std::this_thread::get_id());
 }
 
 TEST_F(SenderTest, StopWithoutDeadlineAbortsHangingRequests) {
