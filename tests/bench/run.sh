@@ -6,7 +6,8 @@
 #   ./tests/bench/run.sh --quick    one short run of each (smoke check)
 #   options: --build-dir DIR (default build/bench-release), --out DIR (default build/bench),
 #            --no-build (use the binaries already in --build-dir),
-#            --only STEPS (comma-separated subset of limits,drain,publish,e2e,fanout),
+#            --only STEPS (comma-separated subset of limits,drain,publish,e2e,fanout; or
+#            latency: only step 4's publish → delivered latency at 1,000/s),
 #            --perf (record each worker and registry with `perf record -g` into --out/perf/),
 #            --workers N (delivery-workers for the drain and end-to-end steps, default 1)
 #
@@ -41,7 +42,7 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY=$2; shift ;;
     --perf) PERF=1 ;;
     --workers) WORKERS=$2; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -638,7 +639,13 @@ e2e() {
   put e2e.p99_ms_half "$(median $(jq -r '.[].e2e_p99_ms' <<<"$out"))"
   put e2e.lost_half "$(jq '[.[].lost] | add' <<<"$out")"
 
-  lines=()
+  latency_1k
+  put registry.rss_mb_e2e "$(hwm_mb "${PID_OF[registry]}")"
+}
+
+# Publish → delivered latency at 1,000/s (part of step 4; `--only latency` runs it alone).
+latency_1k() {
+  local lines=() out i
   step "4. end to end: latency at 1,000/s, ${LAT_S}s (x$RUNS)"
   for i in $(seq 1 "$RUNS"); do e2e_once 1000 "$LAT_S" || true; lines+=("$E2E_LINE"); done
   out=$(printf '%s\n' "${lines[@]}" | jq -s .)
@@ -646,8 +653,12 @@ e2e() {
   put e2e.p50_ms_1k "$(median $(jq -r '.[].e2e_p50_ms' <<<"$out"))"
   put e2e.p99_ms_1k "$(median $(jq -r '.[].e2e_p99_ms' <<<"$out"))"
   put e2e.lost_1k "$(jq '[.[].lost] | add' <<<"$out")"
-  put registry.rss_mb_e2e "$(hwm_mb "${PID_OF[registry]}")"
   stop_workers
+}
+latency() {
+  [[ ,$ONLY, == *,e2e,* ]] && return  # step 4 measured it
+  start_registry
+  latency_1k
 }
 
 # ---------------------------------------------------------------- 5. fan-out
@@ -757,7 +768,7 @@ put machine.loadavg_start "$(cut -d' ' -f1 /proc/loadavg)"
 machine_facts
 start_redis
 start_receiver
-for s in limits drain publish e2e fanout; do
+for s in limits drain publish e2e latency fanout; do
   if [[ ,$ONLY, == *,$s,* ]]; then "$s"; fi
 done
 if [[ ,$ONLY, == *,limits,* ]]; then limits_again; fi
