@@ -579,6 +579,8 @@ void HttpSender::Impl::AbortAll() {
   }
 }
 
+// Runs the completion (loop thread only); the transfer then waits in spent_ for its
+// submitting thread to free it (see finished_).
 void HttpSender::Impl::Finish(std::unique_ptr<Transfer> t, FailureKind failure, std::string error) {
   t->response.failure = failure;
   t->response.error = std::move(error);
