@@ -51,7 +51,8 @@ class HookIndex {
 // worker for the events hookrelay itself emits (webhook.disabled). Thread-safe.
 class Publisher {
  public:
-  static constexpr size_t kMaxInlineEventBytes = 64 * 1024;  // inline_event_bytes at most
+  static constexpr size_t kDefaultInlineEventBytes = 8 * 1024;  // the registry's default
+  static constexpr size_t kMaxInlineEventBytes = 64 * 1024;      // inline_event_bytes at most
   static constexpr size_t kMaxInlineBatch = 4;  // events per round trip that may be inlined
 
   Publisher(store::HookStore& hooks, store::EventStore& events, core::Clock& clock,

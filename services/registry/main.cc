@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "libs/core/flags.h"
 #include "libs/core/shutdown.h"
+#include "libs/queue/publisher.h"
 #include "libs/telemetry/admin_server.h"
 #include "libs/telemetry/log.h"
 #include "services/registry/grpc_service.h"
@@ -29,7 +30,8 @@ ABSL_FLAG(absl::Duration, retention, absl::Hours(720), "Keep events and deliveri
 ABSL_FLAG(int, publish_flushers, 2,
           "Threads writing PublishEvent group commits to Redis (each one pipelined round trip)");
 ABSL_FLAG(int, publish_batch, 256, "Most PublishEvent calls written in one group commit");
-ABSL_FLAG(int, inline_event_bytes, 8192,
+ABSL_FLAG(int, inline_event_bytes,
+          static_cast<int>(hookrelay::queue::Publisher::kDefaultInlineEventBytes),
           "Events for one hook up to this size, published at most 4 per Redis round trip, "
           "travel inside their stream task (0: never)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");

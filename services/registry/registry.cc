@@ -38,7 +38,8 @@ absl::Status RegistryOptions::Validate() const {
   if (absl::Status st = redis.Validate(); !st.ok()) return st;
   if (absl::Status st = publish.Validate(); !st.ok()) return st;
   if (inline_event_bytes > queue::Publisher::kMaxInlineEventBytes) {
-    return absl::InvalidArgumentError("inline_event_bytes: must be in [0, 65536]");
+    return absl::InvalidArgumentError(absl::StrCat("inline_event_bytes: must be in [0, ",
+                                                   queue::Publisher::kMaxInlineEventBytes, "]"));
   }
   if (limits.max_payload_bytes < 1024 || limits.max_payload_bytes > 16 * 1024 * 1024) {
     return absl::InvalidArgumentError("max_payload_bytes: must be in [1 KiB, 16 MiB]");

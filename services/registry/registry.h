@@ -26,7 +26,7 @@ struct RegistryOptions {
   queue::PublishBatcherOptions publish;
   // Events for one hook up to this size, published few at a time, travel inside their task
   // (see queue::Publisher); 0: never.
-  size_t inline_event_bytes = 8 * 1024;
+  size_t inline_event_bytes = queue::Publisher::kDefaultInlineEventBytes;
   absl::Status Validate() const;
 };
 

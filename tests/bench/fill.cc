@@ -24,7 +24,8 @@ ABSL_FLAG(std::string, type, "bench.event", "event type");
 ABSL_FLAG(int64_t, count, 200000, "events to publish");
 ABSL_FLAG(int, batch, 500, "events per pipelined round trip");
 ABSL_FLAG(int, payload_bytes, 1024, "event payload size");
-ABSL_FLAG(int, inline_event_bytes, 8192,
+ABSL_FLAG(int, inline_event_bytes,
+          static_cast<int>(hookrelay::queue::Publisher::kDefaultInlineEventBytes),
           "as the registry's flag (events carried in their task; only in batches of at most 4)");
 
 namespace hr = hookrelay;

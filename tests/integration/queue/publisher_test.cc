@@ -78,8 +78,8 @@ class PublisherTest : public PublishFixture {
   }
 
   std::string event_id_;
-  // As the registry with --inline_event_bytes=8192.
-  Publisher inlining_{hooks_, events_, core::Clock::Real(), 8 * 1024};
+  // As the registry by default.
+  Publisher inlining_{hooks_, events_, core::Clock::Real(), Publisher::kDefaultInlineEventBytes};
 };
 
 TEST_F(PublisherTest, AnEventForOneHookTravelsInItsTask) {
@@ -131,7 +131,7 @@ TEST_F(PublisherTest, FanOutTasksNameTheStoredEventOnly) {
 
 TEST_F(PublisherTest, AnEventOverTheInlineLimitIsNotCarried) {
   CreateHooks(1);
-  const std::string big = absl::StrCat(R"({"blob":")", std::string(8 * 1024, 'x'), R"("})");
+  const std::string big = absl::StrCat(R"({"blob":")", std::string(Publisher::kDefaultInlineEventBytes, 'x'), R"("})");
   const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(inlining_, big);
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_FALSE(tasks[0].has_event());

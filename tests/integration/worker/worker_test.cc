@@ -122,7 +122,7 @@ TEST_F(WorkerTest, FewRequestsFinishingTogetherAreRecordedInOneTransaction) {
 // With --inline_event_bytes, an event for one hook travels in its task (see Publisher): the
 // worker delivers it without reading the stored event, here gone before the worker starts.
 TEST_F(WorkerTest, OneHooksEventTravelsInItsTaskAndIsNotReadBack) {
-  StartRegistry(8 * 1024);
+  StartRegistry(queue::Publisher::kDefaultInlineEventBytes);
   ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([](const ReceivedRequest&) {
                          return Reply{.status = 204};
                        }));
@@ -167,7 +167,7 @@ TEST_F(WorkerTest, FanOutEventIsReadOnceForAllItsHooks) {
 }
 
 TEST_F(WorkerTest, RetriesAfterServerErrorOnceTheDelayHasPassed) {
-  StartRegistry(8 * 1024);  // the first attempt's task carries the event; the retry's not
+  StartRegistry(queue::Publisher::kDefaultInlineEventBytes);  // the first attempt's task carries the event; the retry's not
   std::atomic<int> calls{0};
   ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([&calls](const ReceivedRequest&) {
                          return Reply{.status = calls.fetch_add(1) == 0 ? 500 : 200};

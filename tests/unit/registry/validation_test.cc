@@ -168,5 +168,18 @@ TEST(MaskSecretsTest, MasksCurrentAndPreviousSecrets) {
   EXPECT_EQ(masked.url(), hook.url());
 }
 
+TEST(RegistryOptionsTest, InlineEventBytesIsBoundedAndNamedWhenOutOfRange) {
+  RegistryOptions options;
+  EXPECT_EQ(options.inline_event_bytes, queue::Publisher::kDefaultInlineEventBytes);
+  EXPECT_OK(options.Validate());
+  options.inline_event_bytes = 0;  // never inline
+  EXPECT_OK(options.Validate());
+  options.inline_event_bytes = queue::Publisher::kMaxInlineEventBytes;
+  EXPECT_OK(options.Validate());
+  options.inline_event_bytes = queue::Publisher::kMaxInlineEventBytes + 1;
+  EXPECT_THAT(options.Validate(), StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("inline_event_bytes: must be in [0, 65536]")));
+}
+
 }  // namespace
 }  // namespace hookrelay::registry
