@@ -306,6 +306,7 @@ load_cpu() {
     --argjson conns "$(rcli INFO stats | tr -d '\r' | awk -F: '/^total_connections_received/ { print $2 + 0 }')" \
     '. + {cpu_us_per_event_registry: ($g / ([.events, 1] | max) * 1e6),
           cpu_us_per_event_redis: ($r / ([.events, 1] | max) * 1e6),
+          cpu_us_per_event_load: (.load_cpu_s / ([.events, 1] | max) * 1e6),
           redis_per_event: $st, redis_connections_opened: $conns}' <<<"$out"
 }
 
@@ -501,7 +502,8 @@ publish() {
     flush; create_hooks 1 bench
     out=$(load_cpu --concurrency=256 --seconds="$PUB_S")
     one+=("$out")
-    echo "    $(jq -c '{rps, p50_ms, p99_ms, errors, cpu_us_per_event_registry, cpu_us_per_event_redis}' <<<"$out")"
+    echo "    $(jq -c '{rps, p50_ms, p99_ms, errors, cpu_us_per_event_registry, cpu_us_per_event_redis,
+      cpu_us_per_event_load}' <<<"$out")"
   done
   out=$(printf '%s\n' "${one[@]}" | jq -s .)
   put publish.runs "$out"
@@ -568,6 +570,7 @@ e2e_once() {
   rreset
   local g0 r0 v0
   g0=$(cpu_s "${PID_OF[registry]}"); r0=$(cpu_s "${PID_OF[redis]}"); v0=$(cpu_s "${PID_OF[receiver]}")
+  rcli CONFIG RESETSTAT >/dev/null
   out=$(load --rate="$rate" --seconds="$secs" --redis_url="$REDIS_URL") || die "publish_load failed"
   want=$(jq .deliveries <<<"$out")
   t_end=$(now_s)
@@ -579,11 +582,12 @@ e2e_once() {
   cpu=$(jq -nc --argjson g "$(calc "$(cpu_s "${PID_OF[registry]}") - $g0")" \
     --argjson r "$(calc "$(cpu_s "${PID_OF[redis]}") - $r0")" \
     --argjson v "$(calc "$(cpu_s "${PID_OF[receiver]}") - $v0")" \
-    --argjson w "$(workers_cpu)" \
-    '{registry: $g, redis: $r, receiver: $v, worker: $w}')
+    --argjson w "$(workers_cpu)" --argjson l "$(jq .load_cpu_s <<<"$out")" \
+    '{registry: $g, redis: $r, receiver: $v, worker: $w, load: $l}')
   E2E_LINE=$(jq -c --argjson got "$got" --argjson rcv "$(rstats)" --argjson tail "$drained" \
-    --argjson cpu "$cpu" \
+    --argjson cpu "$cpu" --argjson st "$(cmdstats "$(jq '[.events, 1] | max' <<<"$out")")" \
     '. + {received: $got, lost: ([.deliveries - $got, 0] | max), drain_tail_s: $tail, cpu_s: $cpu,
+          redis_per_event: $st,
           e2e_p50_ms: $rcv.p50_ms, e2e_p90_ms: $rcv.p90_ms, e2e_p99_ms: $rcv.p99_ms,
           e2e_max_ms: $rcv.max_ms}' <<<"$out")
   E2E_LINE=$(jq -c --argjson rate "$rate" --argjson secs "$secs" \
@@ -713,6 +717,7 @@ def pct(x): if x == null then "n/a" else ((x * 1000 | round) / 10 | tostring) + 
 def met(c): if c then "yes" else "**no**" end;
 def spread(runs): if (runs // []) | length < 2 then "" else " (runs \(runs | map(.rps | round | tostring) | join(", ")))" end;
 def ends(what; a; b): if a == null or b == null then "" else " (\(what)start \(i(a)), end \(i(b)))" end;
+def us_per_event(run; k): if run == null or run.cpu_s[k] == null then "n/a" else (run.cpu_s[k] / run.events * 1e6 | round | tostring) end;
 def us_each(x): if x == null or .drain.runs == null then null else (x / .drain.runs[0].tasks * 1e7 | round) / 10 end;
 "hookrelay benchmark — \(.machine.date), \(.machine.nproc) × \(.machine.model), kernel \(.machine.kernel), commit \(.machine.git_commit)\(if .machine.git_dirty then "+dirty" else "" end), \(.machine.mode) run (median of \(.machine.runs_per_figure)), load average \(.machine.loadavg_start) → \(.machine.loadavg_end)",
 "",
@@ -727,6 +732,7 @@ def us_each(x): if x == null or .drain.runs == null then null else (x / .drain.r
 "| PublishEvents, batches of 100 → events/s | \(i(.publish.batch100_events_per_s)) /s | | |",
 "| PublishEvent p99 at half load (\(i(.publish.half_rate))/s, open loop) | \(r(.publish.p99_ms_half)) ms (p50 \(r(.publish.p50_ms_half))) | ≤ 2 ms | \(met((.publish.p99_ms_half // infinite) <= 2)) |",
 "| end to end, highest rate held \(i(.e2e.hold.send_s)) s, zero loss | \(i(.e2e.max_rps)) /s = \(pct(.e2e.ratio_wrk)) of wrk (lost \(.e2e.lost // "n/a")) | ≥ 15 % | \(met(.e2e.ratio_wrk >= 0.15 and .e2e.lost == 0)) |",
+"| end to end CPU µs per event at that rate: registry / Redis / worker / receiver / load generator | \(us_per_event(.e2e.hold; "registry")) / \(us_per_event(.e2e.hold; "redis")) / \(us_per_event(.e2e.hold; "worker")) / \(us_per_event(.e2e.hold; "receiver")) / \(us_per_event(.e2e.hold; "load")) | | |",
 "| publish → delivered p50 at half capacity (\(i(.e2e.half_rate))/s) | \(r(.e2e.p50_ms_half)) ms | ≤ 1 ms | \(met((.e2e.p50_ms_half // infinite) <= 1)) |",
 "| publish → delivered p99 at half capacity | \(r(.e2e.p99_ms_half)) ms | ≤ 5 ms | \(met((.e2e.p99_ms_half // infinite) <= 5)) |",
 "| publish → delivered p99 at 1,000/s | \(r(.e2e.p99_ms_1k)) ms (p50 \(r(.e2e.p50_ms_1k))) | ≤ 2 ms | \(met((.e2e.p99_ms_1k // infinite) <= 2)) |",
