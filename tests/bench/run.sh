@@ -325,13 +325,14 @@ xadd() {  # xadd CLIENTS PIPELINE REQUESTS: XADDs/s of one redis-benchmark run
   rcli DEL benchstream >/dev/null
 }
 
-limits() {
-  step "1. limits: wrk -t2 -c64 -d${WRK_S}s POST 1 KB → bench_receiver (x$RUNS)"
-  cat >"$TMP/post.lua" <<'EOF'
+cat >"$TMP/post.lua" <<'EOF'
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"pad":"' .. string.rep("x", 1014) .. '"}'
 EOF
+
+limits() {
+  step "1. limits: wrk -t2 -c64 -d${WRK_S}s POST 1 KB → bench_receiver (x$RUNS)"
   local v=() n=() r=() p1=() p16=() c1=() out i
   for i in $(seq 1 "$RUNS"); do v+=("$(wrk_receiver)"); done
   put limits.wrk_rps "$(median "${v[@]}")"
@@ -443,12 +444,14 @@ drain() {
   put drain.fill_events_per_s "$(jq '.events / .seconds' <<<"$fill")"
   put redis.bytes_per_pending_200k "$(calc "($m1 - $m0) / $DRAIN_N")"
   snapshot drain
-  local i lines=()
+  local i lines=() w
   for i in $(seq 1 "$RUNS"); do
-    step "2. drain: worker (max_in_flight 256) drains $DRAIN_N → receiver, run $i/$RUNS"
+    step "2. drain: wrk → receiver, then the worker (max_in_flight 256) drains $DRAIN_N → receiver, run $i/$RUNS"
     [[ $i -gt 1 ]] && restore drain
+    w=$(wrk_receiver)
     drain_once "$DRAIN_N" 256
-    lines+=("$DRAIN_LINE")
+    lines+=("$(jq -c --argjson w "$w" '. + {wrk_rps: $w, ratio_wrk: (.rps / $w)}' <<<"$DRAIN_LINE")")
+    echo "    wrk just before: $w req/s; drain = $(jq -r '.ratio_wrk * 1000 | round / 10' <<<"${lines[-1]}") % of it"
   done
   local all
   all=$(printf '%s\n' "${lines[@]}" | jq -s .)
@@ -459,7 +462,7 @@ drain() {
   put drain.succeeded "$(jq '[.[].succeeded] | min' <<<"$all")"
   put drain.redis_per_delivery "$(jq '.[0].redis_per_delivery' <<<"$all")"
   put worker.rss_mb_256 "$(median $(jq -r '.[].worker_rss_mb' <<<"$all"))"
-  put drain.ratio_wrk "$(ratio "$(get drain.rps)" "$(get limits.wrk_rps)")"
+  put drain.ratio_wrk_paired "$(median $(jq -r '.[].ratio_wrk' <<<"$all"))"
 
   step "5. memory: drain $RSS_N with max_in_flight 2048 → worker RSS"
   restore drain
@@ -470,7 +473,10 @@ drain() {
   put drain.rps_2048 "$(jq .rps <<<"$DRAIN_LINE")"
   put worker.rss_mb_2048 "$(jq .worker_rss_mb <<<"$DRAIN_LINE")"
 
-  step "5. scale: fill a $BACKLOG_N-entry backlog and drain it"
+  step "5. scale: drain $DRAIN_N again (the reference), then fill a $BACKLOG_N-entry backlog and drain it"
+  restore drain
+  drain_once "$DRAIN_N" 256
+  put backlog.reference_run "$DRAIN_LINE"
   restore drain
   local have
   have=$(rcli XLEN "$STREAM")
@@ -486,7 +492,7 @@ drain() {
   put backlog.tasks "$BACKLOG_N"
   put backlog.rps "$(jq .rps <<<"$DRAIN_LINE")"
   put backlog.seconds "$(jq .seconds <<<"$DRAIN_LINE")"
-  put backlog.ratio_drain "$(ratio "$(get backlog.rps)" "$(get drain.rps)")"
+  put backlog.ratio_drain_paired "$(ratio "$(get backlog.rps)" "$(get backlog.reference_run.rps)")"
   put backlog.run "$DRAIN_LINE"
   rm -f "$REDIS_DIR"/*.rdb
   flush
@@ -498,12 +504,15 @@ publish() {
   flush
   start_registry
   local i out one=() many=() half=()
+  local x
   for i in $(seq 1 "$RUNS"); do
+    x=$(xadd 50 1 "$XADD_N1")
     flush; create_hooks 1 bench
     out=$(load_cpu --concurrency=256 --seconds="$PUB_S")
+    out=$(jq -c --argjson x "$x" '. + {xadd_p1_rps: $x, ratio_xadd: (.rps / $x)}' <<<"$out")
     one+=("$out")
     echo "    $(jq -c '{rps, p50_ms, p99_ms, errors, cpu_us_per_event_registry, cpu_us_per_event_redis,
-      cpu_us_per_event_load}' <<<"$out")"
+      cpu_us_per_event_load, xadd_p1_just_before: .xadd_p1_rps, ratio_xadd}' <<<"$out")"
   done
   out=$(printf '%s\n' "${one[@]}" | jq -s .)
   put publish.runs "$out"
@@ -514,7 +523,7 @@ publish() {
   put publish.cpu_us_per_event_registry "$(median $(jq -r '.[].cpu_us_per_event_registry' <<<"$out"))"
   put publish.cpu_us_per_event_redis "$(median $(jq -r '.[].cpu_us_per_event_redis' <<<"$out"))"
   put publish.redis_per_event "$(jq '.[0].redis_per_event' <<<"$out")"
-  put publish.ratio_xadd "$(ratio "$(get publish.rps)" "$(get limits.xadd_p1_rps)")"
+  put publish.ratio_xadd_paired "$(median $(jq -r '.[].ratio_xadd' <<<"$out"))"
   put registry.rss_mb_256 "$(hwm_mb "${PID_OF[registry]}")"
 
   step "3. publish: PublishEvents batches of 100, 16 outstanding, ${PUB_S}s (x$RUNS)"
@@ -620,17 +629,22 @@ e2e() {
   done
   # A short probe passes a little above what holds for longer: hold at 90 % of it.
   lo=$(( lo > 0 ? lo * 9 / 10 : hi / 4 ))
-  local held=0
+  local held=0 w=()
   for i in 1 2 3; do
-    step "4. end to end: hold $lo/s for ${HOLD_S}s"
-    if e2e_once "$lo" "$HOLD_S"; then held=1; break; fi
+    step "4. end to end: wrk → receiver, then hold $lo/s for ${HOLD_S}s, then wrk again"
+    w=("$(wrk_receiver)")
+    if e2e_once "$lo" "$HOLD_S"; then held=1; fi
+    w+=("$(wrk_receiver)")
+    echo "    wrk before and after: ${w[0]}, ${w[1]} req/s"
+    (( held )) && break
     lo=$(( lo * 85 / 100 ))
   done
+  put e2e.wrk_around_hold "$(printf '%s\n' "${w[@]}" | jq -s .)"
   put e2e.hold "$E2E_LINE"
   put e2e.probes "$(printf '%s\n' "${E2E_PROBES[@]}" | jq -s .)"
   put e2e.held "$held"
   put e2e.max_rps "$( (( held )) && echo "$lo" || echo 0)"
-  put e2e.ratio_wrk "$(ratio "$(get e2e.max_rps)" "$(get limits.wrk_rps)")"
+  put e2e.ratio_wrk_paired "$(ratio "$(get e2e.max_rps)" "$(median "${w[@]}")")"
   put e2e.lost "$(jq .lost <<<"$E2E_LINE")"
 
   local half=$(( lo / 2 )) lines=() out
@@ -714,6 +728,8 @@ report() {
 def r(x): if x == null then "n/a" else (x * 100 | round / 100 | tostring) end;
 def i(x): if x == null then "n/a" else (x | round | tostring) end;
 def pct(x): if x == null then "n/a" else ((x * 1000 | round) / 10 | tostring) + " %" end;
+def also(paired; run; what): if paired == null or run == null then "" else "; \(pct(run)) of \(what)" end;
+def before(paired; what): if paired == null then "" else " \(what)" end;
 def met(c): if c then "yes" else "**no**" end;
 def spread(runs): if (runs // []) | length < 2 then "" else " (runs \(runs | map(.rps | round | tostring) | join(", ")))" end;
 def ends(what; a; b): if a == null or b == null then "" else " (\(what)start \(i(a)), end \(i(b)))" end;
@@ -726,19 +742,19 @@ def us_each(x): if x == null or .drain.runs == null then null else (x / .drain.r
 "| wrk -t2 -c64, 1 KB POST → receiver (204) | \(i(.limits.wrk_rps)) req/s\(ends(""; .limits.wrk_rps_start; .limits.wrk_rps_end)) | limit | |",
 "| wrk → nginx-light `return 204` (reference) | \(i(.limits.wrk_nginx_rps)) req/s | limit | |",
 "| redis-benchmark XADD 1 KB -c50 -P1 / -P16 / 1 client | \(i(.limits.xadd_p1_rps)) / \(i(.limits.xadd_p16_rps)) / \(i(.limits.xadd_c1_rps)) /s\(ends("-P1 "; .limits.xadd_p1_rps_start; .limits.xadd_p1_rps_end)) | limit | |",
-"| drain \(.drain.runs[0].tasks // "n/a") tasks, 1 hook → deliveries/s (signed, acked) | \(i(.drain.rps)) /s = \(pct(.drain.ratio_wrk)) of wrk\(spread(.drain.runs)) | ≥ 40 % | \(met(.drain.ratio_wrk >= 0.4)) |",
+"| drain \(.drain.runs[0].tasks // "n/a") tasks, 1 hook → deliveries/s (signed, acked) | \(i(.drain.rps)) /s = \(pct(.drain.ratio_wrk)) of wrk\(before(.drain.ratio_wrk_paired; "just before each run"))\(spread(.drain.runs))\(also(.drain.ratio_wrk_paired; .drain.ratio_wrk_run; "the run's wrk")) | ≥ 40 % | \(met(.drain.ratio_wrk >= 0.4)) |",
 "| drain CPU µs per delivery: worker / redis / receiver | \(us_each(.drain.cpu_s_worker)) / \(us_each(.drain.cpu_s_redis)) / \(us_each(.drain.cpu_s_receiver)) | | |",
-"| PublishEvent, 256 outstanding → events/s | \(i(.publish.rps)) /s = \(pct(.publish.ratio_xadd)) of XADD -P1 (p50 \(r(.publish.p50_ms)) ms, p99 \(r(.publish.p99_ms)) ms)\(spread(.publish.runs)) | ≥ 30 % | \(met(.publish.ratio_xadd >= 0.3)) |",
+"| PublishEvent, 256 outstanding → events/s | \(i(.publish.rps)) /s = \(pct(.publish.ratio_xadd)) of XADD -P1\(before(.publish.ratio_xadd_paired; "just before each run"))\(also(.publish.ratio_xadd_paired; .publish.ratio_xadd_run; "the run's XADD -P1")) (p50 \(r(.publish.p50_ms)) ms, p99 \(r(.publish.p99_ms)) ms)\(spread(.publish.runs)) | ≥ 30 % | \(met(.publish.ratio_xadd >= 0.3)) |",
 "| PublishEvents, batches of 100 → events/s | \(i(.publish.batch100_events_per_s)) /s | | |",
 "| PublishEvent p99 at half load (\(i(.publish.half_rate))/s, open loop) | \(r(.publish.p99_ms_half)) ms (p50 \(r(.publish.p50_ms_half))) | ≤ 2 ms | \(met((.publish.p99_ms_half // infinite) <= 2)) |",
-"| end to end, highest rate held \(i(.e2e.hold.send_s)) s, zero loss | \(i(.e2e.max_rps)) /s = \(pct(.e2e.ratio_wrk)) of wrk (lost \(.e2e.lost // "n/a")) | ≥ 15 % | \(met(.e2e.ratio_wrk >= 0.15 and .e2e.lost == 0)) |",
+"| end to end, highest rate held \(i(.e2e.hold.send_s)) s, zero loss | \(i(.e2e.max_rps)) /s = \(pct(.e2e.ratio_wrk)) of wrk\(before(.e2e.ratio_wrk_paired; "around the hold"))\(also(.e2e.ratio_wrk_paired; .e2e.ratio_wrk_run; "the run's wrk")) (lost \(.e2e.lost // "n/a")) | ≥ 15 % | \(met(.e2e.ratio_wrk >= 0.15 and .e2e.lost == 0)) |",
 "| end to end CPU µs per event at that rate: registry / Redis / worker / receiver / load generator | \(us_per_event(.e2e.hold; "registry")) / \(us_per_event(.e2e.hold; "redis")) / \(us_per_event(.e2e.hold; "worker")) / \(us_per_event(.e2e.hold; "receiver")) / \(us_per_event(.e2e.hold; "load")) | | |",
 "| publish → delivered p50 at half capacity (\(i(.e2e.half_rate))/s) | \(r(.e2e.p50_ms_half)) ms | ≤ 1 ms | \(met((.e2e.p50_ms_half // infinite) <= 1)) |",
 "| publish → delivered p99 at half capacity | \(r(.e2e.p99_ms_half)) ms | ≤ 5 ms | \(met((.e2e.p99_ms_half // infinite) <= 5)) |",
 "| publish → delivered p99 at 1,000/s | \(r(.e2e.p99_ms_1k)) ms (p50 \(r(.e2e.p50_ms_1k))) | ≤ 2 ms | \(met((.e2e.p99_ms_1k // infinite) <= 2)) |",
 "| worker RSS (VmHWM), 256 / 2,048 in flight | \(r(.worker.rss_mb_256)) / \(r(.worker.rss_mb_2048)) MB | ≤ 100 MB at 2,048 | \(met((.worker.rss_mb_2048 // infinite) <= 100)) |",
 "| registry RSS (VmHWM), 256 / 2,048 calls outstanding | \(r(.registry.rss_mb_256)) / \(r(.registry.rss_mb_2048)) MB | | |",
-"| \(.backlog.tasks // "n/a")-entry backlog drain vs \(.drain.runs[0].tasks // "n/a") | \(i(.backlog.rps)) /s = \(pct(.backlog.ratio_drain)) | ≥ 90 % | \(met(.backlog.ratio_drain >= 0.9)) |",
+"| \(.backlog.tasks // "n/a")-entry backlog drain vs \(.drain.runs[0].tasks // "n/a") | \(i(.backlog.rps)) /s = \(pct(.backlog.ratio_drain))\(before(.backlog.ratio_drain_paired; "of the \(.backlog.reference_run.tasks // "n/a") drained just before (\(i(.backlog.reference_run.rps)) /s)"))\(also(.backlog.ratio_drain_paired; .backlog.ratio_drain_run; "step 2's drain")) | ≥ 90 % | \(met(.backlog.ratio_drain >= 0.9)) |",
 "| Redis memory per pending delivery (event, record, indexes, task) | \(i(.redis.bytes_per_pending // .redis.bytes_per_pending_200k)) B | | |",
 "| fan-out: one event to 1,000 hooks: publish / all delivered | \(r(.fanout.publish_ms)) / \(r(.fanout.deliver_all_ms)) ms (cold index: \(r(.fanout.cold.publish_ms)) / \(r(.fanout.cold.deliver_all_ms))) | | |",
 "",
@@ -766,9 +782,21 @@ limits_again() {
   put limits.xadd_p1_runs_end "$(printf '%s\n' "${p1[@]}" | jq -s .)"
   put limits.wrk_rps "$(median $(jq -r '.[]' <<<"$(get limits.wrk_runs)") "${v[@]}")"
   put limits.xadd_p1_rps "$(median $(jq -r '.[]' <<<"$(get limits.xadd_p1_runs)") "${p1[@]}")"
-  put drain.ratio_wrk "$(ratio "$(get drain.rps)" "$(get limits.wrk_rps)")"
-  put publish.ratio_xadd "$(ratio "$(get publish.rps)" "$(get limits.xadd_p1_rps)")"
-  put e2e.ratio_wrk "$(ratio "$(get e2e.max_rps)" "$(get limits.wrk_rps)")"
+}
+
+# Each ratio two ways: *_run divides by the run's limit (the median of both ends' samples);
+# *_paired, the headline, divides each sample by the limit measured seconds before it (wrk
+# before each drain and around the hold, XADD -P1 before each publish run, a 200k drain
+# before the 1M one), so a machine that speeds up or slows down mid-run moves both alike.
+ratios() {
+  put drain.ratio_wrk_run "$(ratio "$(get drain.rps)" "$(get limits.wrk_rps)")"
+  put publish.ratio_xadd_run "$(ratio "$(get publish.rps)" "$(get limits.xadd_p1_rps)")"
+  put e2e.ratio_wrk_run "$(ratio "$(get e2e.max_rps)" "$(get limits.wrk_rps)")"
+  put backlog.ratio_drain_run "$(ratio "$(get backlog.rps)" "$(get drain.rps)")"
+  local k
+  for k in drain.ratio_wrk publish.ratio_xadd e2e.ratio_wrk backlog.ratio_drain; do
+    put "$k" "$(jq -r --arg k "$k" 'getpath(($k + "_paired") | split(".")) // getpath(($k + "_run") | split(".")) // null' "$RESULTS")"
+  done
 }
 
 put machine.loadavg_start "$(cut -d' ' -f1 /proc/loadavg)"
@@ -779,4 +807,5 @@ for s in limits drain publish e2e latency fanout; do
   if [[ ,$ONLY, == *,$s,* ]]; then "$s"; fi
 done
 if [[ ,$ONLY, == *,limits,* ]]; then limits_again; fi
+ratios
 report
