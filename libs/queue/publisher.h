@@ -52,7 +52,7 @@ class HookIndex {
 class Publisher {
  public:
   static constexpr size_t kDefaultInlineEventBytes = 8 * 1024;  // the registry's default
-  static constexpr size_t kMaxInlineEventBytes = 64 * 1024;      // inline_event_bytes at most
+  static constexpr size_t kMaxInlineEventBytes = 64 * 1024;     // inline_event_bytes at most
   static constexpr size_t kMaxInlineBatch = 4;  // events per round trip that may be inlined
 
   Publisher(store::HookStore& hooks, store::EventStore& events, core::Clock& clock,

@@ -264,18 +264,18 @@ class Load {
     std::replace(err.begin(), err.end(), '"', '\'');
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    const double cpu_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-                         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    printf("%s\n",
-           absl::StrFormat("{\"rate\":%.1f,\"batch\":%d,\"calls\":%d,\"behind\":%d,\"errors\":%d,"
-                           "\"first_error\":\"%s\",\"events\":%d,\"deliveries\":%d,\"send_s\":%.3f,"
-                           "\"elapsed_s\":%.3f,\"rps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
-                           "\"max_ms\":%.3f,\"start_ns\":%d,\"end_ns\":%d,\"max_backlog\":%d,"
-                           "\"final_backlog\":%d,\"load_cpu_s\":%.3f}",
-                           rate, batch, calls_, behind_, errors_, err, events_, deliveries_, send_s,
-                           all_s, events_ / all_s, QuantileMs(0.5), QuantileMs(0.99),
-                           QuantileMs(1.0), start_ns_, end_ns_, backlog.max(), backlog.last(), cpu_s)
-               .c_str());
+    const double cpu_s =
+        ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    printf("%s\n", absl::StrFormat(
+                       "{\"rate\":%.1f,\"batch\":%d,\"calls\":%d,\"behind\":%d,\"errors\":%d,"
+                       "\"first_error\":\"%s\",\"events\":%d,\"deliveries\":%d,\"send_s\":%.3f,"
+                       "\"elapsed_s\":%.3f,\"rps\":%.1f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+                       "\"max_ms\":%.3f,\"start_ns\":%d,\"end_ns\":%d,\"max_backlog\":%d,"
+                       "\"final_backlog\":%d,\"load_cpu_s\":%.3f}",
+                       rate, batch, calls_, behind_, errors_, err, events_, deliveries_, send_s,
+                       all_s, events_ / all_s, QuantileMs(0.5), QuantileMs(0.99), QuantileMs(1.0),
+                       start_ns_, end_ns_, backlog.max(), backlog.last(), cpu_s)
+                       .c_str());
   }
 
   hookrelay::bench::Payload payload_;

@@ -131,7 +131,8 @@ TEST_F(PublisherTest, FanOutTasksNameTheStoredEventOnly) {
 
 TEST_F(PublisherTest, AnEventOverTheInlineLimitIsNotCarried) {
   CreateHooks(1);
-  const std::string big = absl::StrCat(R"({"blob":")", std::string(Publisher::kDefaultInlineEventBytes, 'x'), R"("})");
+  const std::string big =
+      absl::StrCat(R"({"blob":")", std::string(Publisher::kDefaultInlineEventBytes, 'x'), R"("})");
   const std::vector<v1::DeliveryTask> tasks = PublishAndReadTasks(inlining_, big);
   ASSERT_EQ(tasks.size(), 1u);
   EXPECT_FALSE(tasks[0].has_event());

@@ -167,7 +167,8 @@ TEST_F(WorkerTest, FanOutEventIsReadOnceForAllItsHooks) {
 }
 
 TEST_F(WorkerTest, RetriesAfterServerErrorOnceTheDelayHasPassed) {
-  StartRegistry(queue::Publisher::kDefaultInlineEventBytes);  // the first attempt's task carries the event; the retry's not
+  StartRegistry(queue::Publisher::kDefaultInlineEventBytes);  // the first attempt's task carries
+                                                              // the event; the retry's not
   std::atomic<int> calls{0};
   ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([&calls](const ReceivedRequest&) {
                          return Reply{.status = calls.fetch_add(1) == 0 ? 500 : 200};
