@@ -11,9 +11,11 @@
 #            --perf (record each worker and registry with `perf record -g` into --out/perf/),
 #            --workers N (delivery-workers for the drain and end-to-end steps, default 1)
 #
-# Steps: 1 limits (wrk → receiver, redis-benchmark XADD; wrk and XADD -P1 again at the end,
-# the ratios use the median of both ends), 2 drain of a pre-filled stream, 3 gRPC publish,
-# 4 end to end, 5 fan-out, 1M backlog, memory. Writes results.json and
+# Steps: 1 limits (wrk → receiver, redis-benchmark XADD; wrk and XADD -P1 again at the end),
+# 2 drain of a pre-filled stream, 3 gRPC publish, 4 end to end, 5 fan-out, 1M backlog,
+# memory. Ratios are paired: each sample over the limit measured just before it (wrk before
+# each drain and around the hold, XADD -P1 before each publish run, a 200k drain before the
+# 1M one); *_run keys divide by the median of both ends' limits. Writes results.json and
 # results.md (the Markdown table, also printed) into --out. Exits non-zero only when the
 # harness itself fails; a missed target is reported in the table, not as a failure.
 #
@@ -42,7 +44,7 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY=$2; shift ;;
     --perf) PERF=1 ;;
     --workers) WORKERS=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
