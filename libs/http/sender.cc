@@ -169,8 +169,7 @@ class HttpSender::Impl {
       }
     }
     if (!queued) {
-      in_flight_.fetch_sub(1, std::memory_order_relaxed);
-      t->done(HttpResponse{.failure = FailureKind::kAborted, .error = "sender stopped"});
+      Answer(*t, FailureKind::kAborted, "sender stopped");  // freed here, on its own thread
       return;
     }
     if (wake) Wake();
@@ -217,6 +216,8 @@ class HttpSender::Impl {
   void Complete(Transfer* t, FailureKind failure, std::string error);
   void AbortAll();
   void Finish(std::unique_ptr<Transfer> t, FailureKind failure, std::string error);
+  // Completes `t` with `failure` (kNone: its response) and counts it out of the in-flight.
+  void Answer(Transfer& t, FailureKind failure, std::string error);
 
   const SenderOptions options_;
   const AddressGuard guard_;
@@ -579,16 +580,19 @@ void HttpSender::Impl::AbortAll() {
   }
 }
 
-// Runs the completion (loop thread only); the transfer then waits in spent_ for its
-// submitting thread to free it (see finished_).
+// Loop thread only: completes the transfer, which then waits in spent_ for its submitting
+// thread to free it (see finished_).
 void HttpSender::Impl::Finish(std::unique_ptr<Transfer> t, FailureKind failure, std::string error) {
-  t->response.failure = failure;
-  t->response.error = std::move(error);
-  t->response.duration = t->start == absl::Time() ? absl::ZeroDuration() : absl::Now() - t->start;
-  HttpResponse response = std::move(t->response);
-  in_flight_.fetch_sub(1, std::memory_order_relaxed);
-  t->done(std::move(response));
+  Answer(*t, failure, std::move(error));
   spent_.push_back(std::move(t));
+}
+
+void HttpSender::Impl::Answer(Transfer& t, FailureKind failure, std::string error) {
+  t.response.failure = failure;
+  t.response.error = std::move(error);
+  t.response.duration = t.start == absl::Time() ? absl::ZeroDuration() : absl::Now() - t.start;
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  t.done(std::move(t.response));
 }
 
 HttpSender::HttpSender(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

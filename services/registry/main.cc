@@ -34,6 +34,8 @@ ABSL_FLAG(int, inline_event_bytes,
           static_cast<int>(hookrelay::queue::Publisher::kDefaultInlineEventBytes),
           "Events for one hook up to this size, published at most 4 per Redis round trip, "
           "travel inside their stream task (0: never)");
+static_assert(hookrelay::queue::Publisher::kMaxInlineBatch == 4,
+              "--inline_event_bytes's help names the batch size");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace hr = hookrelay;

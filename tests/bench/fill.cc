@@ -26,7 +26,7 @@ ABSL_FLAG(int, batch, 500, "events per pipelined round trip");
 ABSL_FLAG(int, payload_bytes, 1024, "event payload size");
 ABSL_FLAG(int, inline_event_bytes,
           static_cast<int>(hookrelay::queue::Publisher::kDefaultInlineEventBytes),
-          "as the registry's flag (events carried in their task; only in batches of at most 4)");
+          "as the registry's flag (events carried in their task, in small batches only)");
 
 namespace hr = hookrelay;
 
