@@ -1,5 +1,8 @@
 #include "libs/queue/publish_batcher.h"
 
+#include <optional>
+#include <type_traits>
+
 #include "libs/core/thread_name.h"
 
 namespace hookrelay::queue {
@@ -28,39 +31,49 @@ PublishBatcher::PublishBatcher(Publisher& publisher, PublishBatcherOptions optio
 PublishBatcher::~PublishBatcher() { Stop(); }
 
 void PublishBatcher::Submit(v1::PublishEventRequest req, Done done) {
+  Enqueue(Item{std::move(req), std::move(done)}, queue_);
+}
+
+void PublishBatcher::SubmitBatch(v1::PublishEventsRequest req, BatchDone done) {
+  Enqueue(BatchItem{std::move(req), std::move(done)}, batches_);
+}
+
+template <typename T>
+void PublishBatcher::Enqueue(T item, std::deque<T>& queue) {
   enum class Route { kQueued, kInline, kRefused } route;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {
       route = Route::kRefused;
-    } else if (busy_ == 0 && queue_.empty()) {
+    } else if (busy_ == 0 && queue_.empty() && batches_.empty()) {
       route = Route::kInline;
       ++busy_;
     } else {
       route = Route::kQueued;
-      queue_.push_back(Item{std::move(req), std::move(done)});
+      queue.push_back(std::move(item));
       cv_.notify_one();
     }
   }
   switch (route) {
     case Route::kQueued:
       return;
-    case Route::kInline:
-      PublishInline(Item{std::move(req), std::move(done)});
+    case Route::kInline: {
+      if constexpr (std::is_same_v<T, Item>) {
+        std::vector<Item> one;
+        one.push_back(std::move(item));
+        PublishAndAnswer(one);
+      } else {
+        PublishAndAnswer(item);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      --busy_;
+      if (!queue_.empty() || !batches_.empty()) cv_.notify_one();
       return;
+    }
     case Route::kRefused:
-      done(absl::UnavailableError("registry: shutting down"));
+      item.done(absl::UnavailableError("registry: shutting down"));
       return;
   }
-}
-
-void PublishBatcher::PublishInline(Item item) {
-  std::vector<Item> one;
-  one.push_back(std::move(item));
-  PublishAndAnswer(one);
-  std::lock_guard<std::mutex> lock(mu_);
-  --busy_;
-  if (!queue_.empty()) cv_.notify_one();
 }
 
 void PublishBatcher::PublishAndAnswer(std::vector<Item>& batch) {
@@ -71,6 +84,15 @@ void PublishBatcher::PublishAndAnswer(std::vector<Item>& batch) {
   flushes_.fetch_add(1, std::memory_order_relaxed);
   published_.fetch_add(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
   for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+}
+
+void PublishBatcher::PublishAndAnswer(BatchItem& item) {
+  auto results = publisher_.PublishBatch(item.req.events());
+  flushes_.fetch_add(1, std::memory_order_relaxed);
+  if (results.ok()) {
+    published_.fetch_add(static_cast<int64_t>(results->size()), std::memory_order_relaxed);
+  }
+  item.done(std::move(results));
 }
 
 void PublishBatcher::Stop() {
@@ -86,19 +108,32 @@ void PublishBatcher::Stop() {
 
 void PublishBatcher::Flush() {
   std::vector<Item> batch;
+  std::optional<BatchItem> theirs;
+  bool batch_turn = false;  // alternate when both queues wait, so neither starves
   while (true) {
     batch.clear();
+    theirs.reset();
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is published
-      while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !batches_.empty(); });
+      // Stopping, and everything queued is published.
+      if (queue_.empty() && batches_.empty()) return;
+      if (!batches_.empty() && (queue_.empty() || batch_turn)) {
+        theirs.emplace(std::move(batches_.front()));
+        batches_.pop_front();
+      }
+      while (!theirs && !queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      batch_turn = !theirs;
       ++busy_;
     }
-    PublishAndAnswer(batch);
+    if (theirs) {
+      PublishAndAnswer(*theirs);
+    } else {
+      PublishAndAnswer(batch);
+    }
     std::lock_guard<std::mutex> lock(mu_);
     --busy_;
   }

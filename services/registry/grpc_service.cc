@@ -152,49 +152,60 @@ grpc::Status GrpcService::TestWebhook(Ctx* ctx, const v1::TestWebhookRequest* re
   });
 }
 
-grpc::ServerUnaryReactor* GrpcService::PublishEvent(grpc::CallbackServerContext* ctx,
-                                                    const v1::PublishEventRequest* req,
-                                                    v1::PublishEventResponse* resp) {
+template <typename Body>
+grpc::ServerUnaryReactor* GrpcService::HandleAsync(const char* method,
+                                                   grpc::CallbackServerContext* ctx, Body&& body) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const absl::Time start = absl::Now();
-  auto finish = [this, reactor, start](const absl::Status& st) {
+  Finish finish = [this, method, reactor, start](const absl::Status& st) {
     grpc::Status out = ToGrpcStatus(st);
-    metrics_.ObserveRpc("PublishEvent", CodeName(out.error_code()), absl::Now() - start);
+    metrics_.ObserveRpc(method, CodeName(out.error_code()), absl::Now() - start);
     reactor->Finish(out);
   };
   auto principal = auth_.Authenticate(AuthorizationHeader(*ctx));
-  if (!principal.ok()) {
+  if (principal.ok()) {
+    body(*principal, std::move(finish));
+  } else {
     finish(principal.status());
-    return reactor;
   }
-  v1::PublishEventRequest r = *req;
-  r.set_tenant(TenantFor(*principal, r.tenant()));
-  if (absl::Status st = Authorize(*principal, r.tenant(), true); !st.ok()) {
-    finish(st);
-    return reactor;
-  }
-  registry_.PublishEventAsync(
-      std::move(r), [this, resp, finish](absl::StatusOr<v1::PublishEventResponse> result) {
-        if (result.ok()) {
-          *resp = *std::move(result);
-          CountPublish(*resp);
-        }
-        finish(result.status());
-      });
   return reactor;
 }
 
-grpc::Status GrpcService::PublishEvents(Ctx* ctx, const v1::PublishEventsRequest* req,
-                                        v1::PublishEventsResponse* resp) {
-  return Handle("PublishEvents", ctx, [&](const Principal& p) -> absl::Status {
+grpc::ServerUnaryReactor* GrpcService::PublishEvent(grpc::CallbackServerContext* ctx,
+                                                    const v1::PublishEventRequest* req,
+                                                    v1::PublishEventResponse* resp) {
+  return HandleAsync("PublishEvent", ctx, [&](const Principal& p, Finish finish) {
+    v1::PublishEventRequest r = *req;
+    r.set_tenant(TenantFor(p, r.tenant()));
+    if (absl::Status st = Authorize(p, r.tenant(), true); !st.ok()) return finish(st);
+    registry_.PublishEventAsync(
+        std::move(r), [this, resp, finish](absl::StatusOr<v1::PublishEventResponse> result) {
+          if (result.ok()) {
+            *resp = *std::move(result);
+            CountPublish(*resp);
+          }
+          finish(result.status());
+        });
+  });
+}
+
+grpc::ServerUnaryReactor* GrpcService::PublishEvents(grpc::CallbackServerContext* ctx,
+                                                     const v1::PublishEventsRequest* req,
+                                                     v1::PublishEventsResponse* resp) {
+  return HandleAsync("PublishEvents", ctx, [&](const Principal& p, Finish finish) {
     v1::PublishEventsRequest r = *req;
     for (v1::PublishEventRequest& e : *r.mutable_events()) {
       e.set_tenant(TenantFor(p, e.tenant()));
-      if (absl::Status st = Authorize(p, e.tenant(), true); !st.ok()) return st;
+      if (absl::Status st = Authorize(p, e.tenant(), true); !st.ok()) return finish(st);
     }
-    if (absl::Status st = Store(registry_.PublishEvents(r), resp); !st.ok()) return st;
-    for (const auto& one : resp->results()) CountPublish(one);
-    return absl::OkStatus();
+    registry_.PublishEventsAsync(
+        std::move(r), [this, resp, finish](absl::StatusOr<v1::PublishEventsResponse> result) {
+          if (result.ok()) {
+            *resp = *std::move(result);
+            for (const auto& one : resp->results()) CountPublish(one);
+          }
+          finish(result.status());
+        });
   });
 }
 

@@ -14,6 +14,20 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 constexpr int kMaxBatch = 500;
+
+// Calls `start(done)` and waits until `done` has run; its answer.
+template <typename T, typename Start>
+absl::StatusOr<T> Await(Start start) {
+  absl::Notification done;
+  absl::StatusOr<T> result;
+  start([&](absl::StatusOr<T> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
 constexpr size_t kPoolIdleConnections = 1024;
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
@@ -133,14 +147,8 @@ absl::StatusOr<v1::Delivery> Registry::GetDelivery(const std::string& tenant,
 
 absl::StatusOr<v1::PublishEventResponse> Registry::PublishEvent(
     const v1::PublishEventRequest& req) {
-  absl::Notification done;
-  absl::StatusOr<v1::PublishEventResponse> result;
-  PublishEventAsync(req, [&](absl::StatusOr<v1::PublishEventResponse> r) {
-    result = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return result;
+  return Await<v1::PublishEventResponse>(
+      [&](auto done) { PublishEventAsync(req, std::move(done)); });
 }
 
 void Registry::PublishEventAsync(v1::PublishEventRequest req, queue::PublishBatcher::Done done) {
@@ -153,19 +161,31 @@ void Registry::PublishEventAsync(v1::PublishEventRequest req, queue::PublishBatc
 
 absl::StatusOr<v1::PublishEventsResponse> Registry::PublishEvents(
     const v1::PublishEventsRequest& req) {
+  return Await<v1::PublishEventsResponse>(
+      [&](auto done) { PublishEventsAsync(req, std::move(done)); });
+}
+
+void Registry::PublishEventsAsync(v1::PublishEventsRequest req, PublishEventsDone done) {
   if (req.events_size() > kMaxBatch) {
-    return absl::InvalidArgumentError(absl::StrCat("events: at most ", kMaxBatch, " per call"));
+    done(absl::InvalidArgumentError(absl::StrCat("events: at most ", kMaxBatch, " per call")));
+    return;
   }
   for (int i = 0; i < req.events_size(); ++i) {
     absl::Status st =
         ValidatePublish(req.events(i), options_.limits, absl::StrCat("events[", i, "]"));
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      done(st);
+      return;
+    }
   }
-  auto results = publisher_.PublishBatch(req.events());
-  if (!results.ok()) return results.status();
-  v1::PublishEventsResponse resp;
-  for (v1::PublishEventResponse& r : *results) *resp.add_results() = std::move(r);
-  return resp;
+  batcher_.SubmitBatch(
+      std::move(req),
+      [done = std::move(done)](absl::StatusOr<std::vector<v1::PublishEventResponse>> results) {
+        if (!results.ok()) return done(results.status());
+        v1::PublishEventsResponse resp;
+        for (v1::PublishEventResponse& r : *results) *resp.add_results() = std::move(r);
+        done(std::move(resp));
+      });
 }
 
 }  // namespace hookrelay::registry

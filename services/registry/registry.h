@@ -53,8 +53,12 @@ class Registry {
   // concurrent callers' events; `done` runs on a publishing thread.
   void PublishEventAsync(v1::PublishEventRequest req, queue::PublishBatcher::Done done);
   // Validates every event first (nothing is written if one is bad), then publishes all in
-  // one pipelined round trip.
+  // one pipelined round trip, waiting.
   absl::StatusOr<v1::PublishEventsResponse> PublishEvents(const v1::PublishEventsRequest& req);
+  // PublishEvents for the gRPC callback handler, as PublishEventAsync: `done` runs at once
+  // on a bad request, else on a publishing thread (or this one, when the registry is idle).
+  using PublishEventsDone = std::function<void(absl::StatusOr<v1::PublishEventsResponse>)>;
+  void PublishEventsAsync(v1::PublishEventsRequest req, PublishEventsDone done);
   absl::StatusOr<v1::Event> GetEvent(const std::string& tenant, const std::string& id);
   absl::StatusOr<v1::Delivery> GetDelivery(const std::string& tenant, const std::string& id);
 

@@ -1,9 +1,13 @@
 #pragma once
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -23,13 +27,23 @@ class GrpcServer {
   // UNAVAILABLE if the address cannot be bound; INVALID_ARGUMENT for unreadable TLS files.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerOptions& options,
                                                            grpc::Service* service);
+  ~GrpcServer();
   int port() const { return port_; }
   // Stops accepting, lets RPCs in progress finish until `deadline`, then cancels them.
   void Shutdown(absl::Duration deadline);
 
  private:
+  void KeepAwake();
+  void StopKeepAwake();
+
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  // See KeepAwake() in server.cc.
+  std::unique_ptr<grpc::GenericStub> self_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread awake_;
 };
 
 }  // namespace hookrelay::registry

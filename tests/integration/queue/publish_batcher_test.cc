@@ -1,7 +1,8 @@
 // Tests of PublishBatcher, the registry's group commit for PublishEvent, against a private
 // redis-server: many concurrent callers each get their own event and deliveries, concurrent
-// events share script round trips, a lone call is published at once, Redis being down fails
-// every waiting call with UNAVAILABLE, and nothing is accepted after Stop().
+// events share script round trips, a caller's own batch (PublishEvents) is published whole
+// beside them, a lone call is published at once, Redis being down fails every waiting call
+// with UNAVAILABLE, and nothing is accepted after Stop().
 
 #include "libs/queue/publish_batcher.h"
 
@@ -122,6 +123,69 @@ TEST_F(PublishBatcherTest, ConcurrentCallersEachGetTheirOwnEventAndShareRoundTri
   EXPECT_EQ(Calls("exec"), flushes);
   EXPECT_THAT(flushes, Lt(static_cast<int64_t>(answers.size()) / 2));
   EXPECT_EQ(batcher.published(), static_cast<int64_t>(answers.size()) + 1);
+}
+
+// PublishEvents: a caller's batch goes through the same queue as single calls but is
+// published alone, in its own transaction, and single calls queued beside it still share
+// round trips; the flushers take turns, so neither kind waits for the other to drain.
+TEST_F(PublishBatcherTest, ACallersBatchIsPublishedWholeBesideQueuedSingleCalls) {
+  PublishBatcher batcher(publisher_, PublishBatcherOptions{.flushers = 2, .max_batch = 64});
+  constexpr int kBatches = 20;
+  constexpr int kPerBatch = 50;
+  constexpr int kSingles = 400;
+  struct BatchAnswer {
+    absl::Notification done;
+    absl::StatusOr<std::vector<v1::PublishEventResponse>> result = absl::UnknownError("none");
+  };
+  std::vector<BatchAnswer> batches(kBatches);
+  std::vector<Answer> singles(kSingles);
+  std::thread batch_caller([&] {
+    for (int b = 0; b < kBatches; ++b) {
+      v1::PublishEventsRequest req;
+      for (int i = 0; i < kPerBatch; ++i) *req.add_events() = Event(10000 + b * kPerBatch + i);
+      batcher.SubmitBatch(std::move(req), [a = &batches[b]](auto r) {
+        a->result = std::move(r);
+        a->done.Notify();
+      });
+    }
+  });
+  for (int i = 0; i < kSingles; ++i) Submit(batcher, Event(i), &singles[i]);
+  batch_caller.join();
+
+  std::set<std::string> event_ids;
+  for (int b = 0; b < kBatches; ++b) {
+    ASSERT_TRUE(batches[b].done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    ASSERT_OK(batches[b].result.status());
+    ASSERT_THAT(*batches[b].result, SizeIs(kPerBatch));
+    for (int i = 0; i < kPerBatch; ++i) {
+      const v1::PublishEventResponse& r = (*batches[b].result)[i];
+      ASSERT_THAT(r.delivery_ids(), SizeIs(1));
+      event_ids.insert(r.event_id());
+    }
+    // In the caller's order: the last result is the batch's last event.
+    ASSERT_OK_AND_ASSIGN(v1::Event last, events_.Get("acme", batches[b].result->back().event_id()));
+    EXPECT_EQ(last.payload(), Event(10000 + b * kPerBatch + kPerBatch - 1).payload());
+  }
+  for (Answer& a : singles) {
+    ASSERT_TRUE(a.done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+    ASSERT_OK(a.result.status());
+    event_ids.insert(a.result->event_id());
+  }
+  EXPECT_EQ(event_ids.size(), static_cast<size_t>(kBatches * kPerBatch + kSingles));
+  EXPECT_EQ(redis_->Command({"XLEN", keys_.Stream()}).value_or(""),
+            absl::StrCat(kBatches * kPerBatch + kSingles));
+  EXPECT_EQ(batcher.published(), kBatches * kPerBatch + kSingles);
+
+  batcher.Stop();
+  BatchAnswer late;
+  v1::PublishEventsRequest req;
+  *req.add_events() = Event(1);
+  batcher.SubmitBatch(std::move(req), [&](auto r) {
+    late.result = std::move(r);
+    late.done.Notify();
+  });
+  ASSERT_TRUE(late.done.HasBeenNotified());
+  EXPECT_THAT(late.result.status(), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST_F(PublishBatcherTest, ALoneCallIsPublishedAtOnce) {
