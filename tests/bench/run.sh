@@ -12,7 +12,8 @@
 #            --workers N (delivery-workers for the drain and end-to-end steps, default 1)
 #
 # Steps: 1 limits (wrk → receiver, redis-benchmark XADD; wrk and XADD -P1 again at the end),
-# 2 drain of a pre-filled stream, 3 gRPC publish, 4 end to end, 5 fan-out, 1M backlog,
+# 2 drain of a pre-filled stream, 3 gRPC publish, 4 end to end (one PublishEvent per event;
+# then the highest rate again with PublishEvents of 10), 5 fan-out, 1M backlog,
 # memory. Ratios are paired: each sample over the limit measured just before it (wrk before
 # each drain and around the hold, XADD -P1 before each publish run, a 200k drain before the
 # 1M one); *_run keys divide by the median of both ends' limits. Writes results.json and
@@ -572,6 +573,7 @@ publish() {
 # delivered p99 ≤ 1 s (no queue anywhere, registry included, grew past a second of work).
 E2E_LINE=
 E2E_PROBES=()
+E2E_BATCH=1  # events per call: 1 = PublishEvent, more = PublishEvents
 e2e_once() {
   local rate=$1 secs=$2 out want got deadline t_end
   stop_workers
@@ -582,7 +584,8 @@ e2e_once() {
   local g0 r0 v0
   g0=$(cpu_s "${PID_OF[registry]}"); r0=$(cpu_s "${PID_OF[redis]}"); v0=$(cpu_s "${PID_OF[receiver]}")
   rcli CONFIG RESETSTAT >/dev/null
-  out=$(load --rate="$rate" --seconds="$secs" --redis_url="$REDIS_URL") || die "publish_load failed"
+  out=$(load --rate="$rate" --seconds="$secs" --batch="$E2E_BATCH" --redis_url="$REDIS_URL") ||
+    die "publish_load failed"
   want=$(jq .deliveries <<<"$out")
   t_end=$(now_s)
   deadline=$(( EPOCHSECONDS + 15 ))
@@ -614,26 +617,22 @@ e2e_once() {
   [[ $(jq .held <<<"$E2E_LINE") == true ]]
 }
 
-e2e() {
-  step "4. end to end: registry → Redis → worker → receiver"
-  start_registry
-  local lo=0 hi rate i
-  # Neither the worker's drain rate nor (much more than) the registry's publish rate can be
-  # exceeded; open-loop publishing may beat the 256-outstanding closed loop a little.
-  local d p
-  d=$(get drain.rps); p=$(get publish.rps)
-  hi=$(jq -n --argjson d "${d:-null}" --argjson p "${p:-null}" \
-    '[$d // 40000, 1.5 * ($p // 40000)] | min | floor')
-  step "4. end to end: search the highest rate, ${PROBE_S}s probes in (0, $hi]"
+# e2e_search_hold KEY HI: the highest rate in (0, HI] that passes PROBES short probes, then
+# held for HOLD_S at 90 % of it (85 % less per failed try, 3 tries), with wrk just before
+# and after the hold. Puts KEY.max_rps, KEY.ratio_wrk_paired and the runs; sets E2E_HELD_RPS.
+E2E_HELD_RPS=0
+e2e_search_hold() {
+  local key=$1 lo=0 hi=$2 rate i held=0 w=()
+  E2E_PROBES=()
+  step "4. end to end$(e2e_calls): search the highest rate, ${PROBE_S}s probes in (0, $hi]"
   for i in $(seq 1 "$PROBES"); do
     rate=$(( (lo + hi) / 2 ))
     if e2e_once "$rate" "$PROBE_S"; then lo=$rate; else hi=$rate; fi
   done
   # A short probe passes a little above what holds for longer: hold at 90 % of it.
   lo=$(( lo > 0 ? lo * 9 / 10 : hi / 4 ))
-  local held=0 w=()
   for i in 1 2 3; do
-    step "4. end to end: wrk → receiver, then hold $lo/s for ${HOLD_S}s, then wrk again"
+    step "4. end to end$(e2e_calls): wrk → receiver, then hold $lo/s for ${HOLD_S}s, then wrk again"
     w=("$(wrk_receiver)")
     if e2e_once "$lo" "$HOLD_S"; then held=1; fi
     w+=("$(wrk_receiver)")
@@ -641,13 +640,27 @@ e2e() {
     (( held )) && break
     lo=$(( lo * 85 / 100 ))
   done
-  put e2e.wrk_around_hold "$(printf '%s\n' "${w[@]}" | jq -s .)"
-  put e2e.hold "$E2E_LINE"
-  put e2e.probes "$(printf '%s\n' "${E2E_PROBES[@]}" | jq -s .)"
-  put e2e.held "$held"
-  put e2e.max_rps "$( (( held )) && echo "$lo" || echo 0)"
-  put e2e.ratio_wrk_paired "$(ratio "$(get e2e.max_rps)" "$(median "${w[@]}")")"
-  put e2e.lost "$(jq .lost <<<"$E2E_LINE")"
+  put "$key.wrk_around_hold" "$(printf '%s\n' "${w[@]}" | jq -s .)"
+  put "$key.hold" "$E2E_LINE"
+  put "$key.probes" "$(printf '%s\n' "${E2E_PROBES[@]}" | jq -s .)"
+  put "$key.held" "$held"
+  put "$key.max_rps" "$( (( held )) && echo "$lo" || echo 0)"
+  put "$key.ratio_wrk_paired" "$(ratio "$(get "$key.max_rps")" "$(median "${w[@]}")")"
+  put "$key.lost" "$(jq .lost <<<"$E2E_LINE")"
+  E2E_HELD_RPS=$lo
+}
+e2e_calls() { (( E2E_BATCH > 1 )) && echo " (PublishEvents of $E2E_BATCH)" || true; }
+
+e2e() {
+  step "4. end to end: registry → Redis → worker → receiver"
+  start_registry
+  # Neither the worker's drain rate nor (much more than) the registry's publish rate can be
+  # exceeded; open-loop publishing may beat the 256-outstanding closed loop a little.
+  local d p b lo i
+  d=$(get drain.rps); p=$(get publish.rps); b=$(get publish.batch100_events_per_s)
+  e2e_search_hold e2e "$(jq -n --argjson d "${d:-null}" --argjson p "${p:-null}" \
+    '[$d // 40000, 1.5 * ($p // 40000)] | min | floor')"
+  lo=$E2E_HELD_RPS
 
   local half=$(( lo / 2 )) lines=() out
   step "4. end to end: latency at half capacity, $half/s, ${LAT_S}s (x$RUNS)"
@@ -661,6 +674,15 @@ e2e() {
 
   latency_1k
   put registry.rss_mb_e2e "$(hwm_mb "${PID_OF[registry]}")"
+
+  # The same pipeline when publishers send PublishEvents of 10 (an outbox relay, a batch
+  # job): what one gRPC call per event costs, against what Redis, the worker and the
+  # receiver can carry.
+  E2E_BATCH=10
+  e2e_search_hold e2e_batch10 "$(jq -n --argjson d "${d:-null}" --argjson b "${b:-null}" \
+    '[$d // 40000, 1.5 * ($b // 40000)] | min | floor')"
+  E2E_BATCH=1
+  stop_workers
 }
 
 # Publish → delivered latency at 1,000/s (part of step 4; `--only latency` runs it alone).
@@ -751,6 +773,7 @@ def us_each(x): if x == null or .drain.runs == null then null else (x / .drain.r
 "| PublishEvent p99 at half load (\(i(.publish.half_rate))/s, open loop) | \(r(.publish.p99_ms_half)) ms (p50 \(r(.publish.p50_ms_half))) | ≤ 2 ms | \(met((.publish.p99_ms_half // infinite) <= 2)) |",
 "| end to end, highest rate held \(i(.e2e.hold.send_s)) s, zero loss | \(i(.e2e.max_rps)) /s = \(pct(.e2e.ratio_wrk)) of wrk\(before(.e2e.ratio_wrk_paired; "around the hold"))\(also(.e2e.ratio_wrk_paired; .e2e.ratio_wrk_run; "the run's wrk")) (lost \(.e2e.lost // "n/a")) | ≥ 15 % | \(met(.e2e.ratio_wrk >= 0.15 and .e2e.lost == 0)) |",
 "| end to end CPU µs per event at that rate: registry / Redis / worker / receiver / load generator | \(us_per_event(.e2e.hold; "registry")) / \(us_per_event(.e2e.hold; "redis")) / \(us_per_event(.e2e.hold; "worker")) / \(us_per_event(.e2e.hold; "receiver")) / \(us_per_event(.e2e.hold; "load")) | | |",
+"| end to end with PublishEvents of 10, held \(i(.e2e_batch10.hold.send_s)) s, zero loss | \(i(.e2e_batch10.max_rps)) /s = \(pct(.e2e_batch10.ratio_wrk)) of wrk\(before(.e2e_batch10.ratio_wrk_paired; "around the hold"))\(also(.e2e_batch10.ratio_wrk_paired; .e2e_batch10.ratio_wrk_run; "the run's wrk")) (lost \(.e2e_batch10.lost // "n/a"); CPU µs per event: registry \(us_per_event(.e2e_batch10.hold; "registry")), load generator \(us_per_event(.e2e_batch10.hold; "load"))) | | |",
 "| publish → delivered p50 at half capacity (\(i(.e2e.half_rate))/s) | \(r(.e2e.p50_ms_half)) ms | ≤ 1 ms | \(met((.e2e.p50_ms_half // infinite) <= 1)) |",
 "| publish → delivered p99 at half capacity | \(r(.e2e.p99_ms_half)) ms | ≤ 5 ms | \(met((.e2e.p99_ms_half // infinite) <= 5)) |",
 "| publish → delivered p99 at 1,000/s | \(r(.e2e.p99_ms_1k)) ms (p50 \(r(.e2e.p50_ms_1k))) | ≤ 2 ms | \(met((.e2e.p99_ms_1k // infinite) <= 2)) |",
@@ -794,9 +817,11 @@ ratios() {
   put drain.ratio_wrk_run "$(ratio "$(get drain.rps)" "$(get limits.wrk_rps)")"
   put publish.ratio_xadd_run "$(ratio "$(get publish.rps)" "$(get limits.xadd_p1_rps)")"
   put e2e.ratio_wrk_run "$(ratio "$(get e2e.max_rps)" "$(get limits.wrk_rps)")"
+  put e2e_batch10.ratio_wrk_run "$(ratio "$(get e2e_batch10.max_rps)" "$(get limits.wrk_rps)")"
   put backlog.ratio_drain_run "$(ratio "$(get backlog.rps)" "$(get drain.rps)")"
   local k
-  for k in drain.ratio_wrk publish.ratio_xadd e2e.ratio_wrk backlog.ratio_drain; do
+  for k in drain.ratio_wrk publish.ratio_xadd e2e.ratio_wrk e2e_batch10.ratio_wrk \
+    backlog.ratio_drain; do
     put "$k" "$(jq -r --arg k "$k" 'getpath(($k + "_paired") | split(".")) // getpath(($k + "_run") | split(".")) // null' "$RESULTS")"
   done
 }
