@@ -13,8 +13,9 @@ namespace hookrelay::registry {
 namespace {
 
 constexpr int kMaxMessageBytes = 32 * 1024 * 1024;
-// Under gRPC's 1.51 idle rule (see KeepAwake) a callback thread naps after 1 s without work.
-constexpr auto kAwakeEvery = std::chrono::milliseconds(250);
+// gRPC 1.51's callback threads nap after 1 s without work (see KeepAwake); ten ticks a second
+// reach both of them.
+constexpr auto kAwakeEvery = std::chrono::milliseconds(100);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, const std::string& field) {
   std::ifstream in(path, std::ios::binary);
@@ -78,8 +79,9 @@ GrpcServer::~GrpcServer() { StopKeepAwake(); }
 // waiting again (CallbackAlternativeCQ in its completion_queue.cc): idle, each sleeps 100 ms
 // in every 1.1 s, and a publish arriving while both sleep waits for them (p99 100-110 ms
 // over the first 1.5 s of traffic after 2 of 6 fresh starts). A health check to ourselves
-// over the in-process channel every 250 ms (a callback client call to a callback method)
-// gives them work often enough that they never sleep.
+// over the in-process channel every 100 ms (a callback client call to a callback method)
+// gives them work often enough that neither sleeps: every 250 ms, the ticks reached only
+// one of them at times, and under the load of the whole test suite the other still napped.
 void GrpcServer::KeepAwake() {
   struct Call {
     grpc::ClientContext ctx;
