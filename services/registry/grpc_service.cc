@@ -56,14 +56,33 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
+grpc::Status GrpcService::Record(const char* method, absl::Time start, const absl::Status& st) {
+  grpc::Status out = ToGrpcStatus(st);
+  metrics_.ObserveRpc(method, CodeName(out.error_code()), absl::Now() - start);
+  return out;
+}
+
 template <typename Body>
 grpc::Status GrpcService::Handle(const char* method, Ctx* ctx, Body&& body) {
   const absl::Time start = absl::Now();
   auto principal = auth_.Authenticate(AuthorizationHeader(*ctx));
-  const absl::Status st = principal.ok() ? body(*principal) : principal.status();
-  grpc::Status out = ToGrpcStatus(st);
-  metrics_.ObserveRpc(method, CodeName(out.error_code()), absl::Now() - start);
-  return out;
+  return Record(method, start, principal.ok() ? body(*principal) : principal.status());
+}
+
+template <typename Body>
+grpc::ServerUnaryReactor* GrpcService::HandleAsync(const char* method,
+                                                   grpc::CallbackServerContext* ctx, Body&& body) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  Finish finish = [this, method, reactor, start = absl::Now()](const absl::Status& st) {
+    reactor->Finish(Record(method, start, st));
+  };
+  auto principal = auth_.Authenticate(AuthorizationHeader(*ctx));
+  if (principal.ok()) {
+    body(*principal, std::move(finish));
+  } else {
+    finish(principal.status());
+  }
+  return reactor;
 }
 
 template <typename Resp, typename Fn>
@@ -150,25 +169,6 @@ grpc::Status GrpcService::TestWebhook(Ctx* ctx, const v1::TestWebhookRequest* re
     r.set_tenant(t);
     return registry_.TestWebhook(r);
   });
-}
-
-template <typename Body>
-grpc::ServerUnaryReactor* GrpcService::HandleAsync(const char* method,
-                                                   grpc::CallbackServerContext* ctx, Body&& body) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  const absl::Time start = absl::Now();
-  Finish finish = [this, method, reactor, start](const absl::Status& st) {
-    grpc::Status out = ToGrpcStatus(st);
-    metrics_.ObserveRpc(method, CodeName(out.error_code()), absl::Now() - start);
-    reactor->Finish(out);
-  };
-  auto principal = auth_.Authenticate(AuthorizationHeader(*ctx));
-  if (principal.ok()) {
-    body(*principal, std::move(finish));
-  } else {
-    finish(principal.status());
-  }
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* GrpcService::PublishEvent(grpc::CallbackServerContext* ctx,

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "hookrelay/v1/registry.grpc.pb.h"
 #include "services/registry/auth.h"
 #include "services/registry/registry.h"
@@ -59,6 +60,8 @@ class GrpcService final
                             v1::RevokeApiKeyResponse*) override;
 
  private:
+  // Observes the RPC's duration and code; its gRPC status.
+  grpc::Status Record(const char* method, absl::Time start, const absl::Status& st);
   // Runs `body(principal)` for an authenticated caller and records the RPC.
   template <typename Body>
   grpc::Status Handle(const char* method, Ctx* ctx, Body&& body);
