@@ -125,6 +125,12 @@ class Load {
       grpc::ChannelArguments args;
       args.SetInt("hookrelay.bench.channel", i);  // distinct args: one TCP connection each
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+      // The generator shares the measured cores, so it runs the leanest client stack gRPC
+      // has: no retry filter (it holds every call's messages for a retry we never make)
+      // and the minimal filter stack (no client-side deadline timer: the registry still
+      // enforces the deadline it is sent): 43-48 µs of CPU per call instead of 53-61.
+      args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+      args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
       stubs_.push_back(v1::WebhookRegistry::NewStub(grpc::CreateCustomChannel(
           absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), args)));
     }
