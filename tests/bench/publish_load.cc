@@ -202,12 +202,12 @@ class Load {
   void StartCall(int64_t start_ns, int batch) {
     auto* call = new Call;
     call->start_ns = start_ns;
-    call->ctx.AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_api_key));
+    call->ctx.AddMetadata("authorization", authorization_);
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     Stub& stub = *stubs_[calls_ % stubs_.size()];
     auto fill = [&](v1::PublishEventRequest* r) {
-      r->set_tenant(absl::GetFlag(FLAGS_tenant));
-      r->set_type(absl::GetFlag(FLAGS_type));
+      r->set_tenant(tenant_);
+      r->set_type(type_);
       r->set_payload(payload_.Stamp(start_ns, seq_++));
     };
     if (batch == 1) {
@@ -285,6 +285,9 @@ class Load {
   }
 
   hookrelay::bench::Payload payload_;
+  // Read once: a string flag is copied under the flag's lock on every GetFlag.
+  const std::string authorization_ = "Bearer " + absl::GetFlag(FLAGS_api_key);
+  const std::string tenant_ = absl::GetFlag(FLAGS_tenant), type_ = absl::GetFlag(FLAGS_type);
   std::vector<std::unique_ptr<Stub>> stubs_;
   grpc::CompletionQueue cq_;
   std::mutex mu_;  // the open loop's answer thread updates the counters below
