@@ -1,7 +1,6 @@
 #include "libs/queue/publish_batcher.h"
 
 #include <optional>
-#include <type_traits>
 
 #include "libs/core/thread_name.h"
 
@@ -58,13 +57,7 @@ void PublishBatcher::Enqueue(T item, std::deque<T>& queue) {
     case Route::kQueued:
       return;
     case Route::kInline: {
-      if constexpr (std::is_same_v<T, Item>) {
-        std::vector<Item> one;
-        one.push_back(std::move(item));
-        PublishAndAnswer(one);
-      } else {
-        PublishAndAnswer(item);
-      }
+      PublishAndAnswer(item);
       std::lock_guard<std::mutex> lock(mu_);
       --busy_;
       if (!queue_.empty() || !batches_.empty()) cv_.notify_one();
@@ -76,7 +69,11 @@ void PublishBatcher::Enqueue(T item, std::deque<T>& queue) {
   }
 }
 
-void PublishBatcher::PublishAndAnswer(std::vector<Item>& batch) {
+void PublishBatcher::PublishAndAnswer(Item& item) {
+  PublishAndAnswer(absl::MakeSpan(&item, 1));  // no vector for a lone call
+}
+
+void PublishBatcher::PublishAndAnswer(absl::Span<Item> batch) {
   std::vector<const v1::PublishEventRequest*> reqs;
   reqs.reserve(batch.size());
   for (const Item& item : batch) reqs.push_back(&item.req);
@@ -132,7 +129,7 @@ void PublishBatcher::Flush() {
     if (theirs) {
       PublishAndAnswer(*theirs);
     } else {
-      PublishAndAnswer(batch);
+      PublishAndAnswer(absl::MakeSpan(batch));
     }
     std::lock_guard<std::mutex> lock(mu_);
     --busy_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "hookrelay/v1/registry.pb.h"
 #include "libs/queue/publisher.h"
 
@@ -65,7 +66,8 @@ class PublishBatcher {
   void Enqueue(T item, std::deque<T>& queue);
   void Flush();
   // One Publisher::PublishEach round trip for `batch`, then each caller's `done`.
-  void PublishAndAnswer(std::vector<Item>& batch);
+  void PublishAndAnswer(absl::Span<Item> batch);
+  void PublishAndAnswer(Item& item);  // a batch of one (an idle registry's inline publish)
   // One Publisher::PublishBatch round trip for a caller's batch, then its `done`.
   void PublishAndAnswer(BatchItem& item);
 

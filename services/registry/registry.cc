@@ -14,6 +14,7 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 constexpr int kMaxBatch = 500;
+constexpr size_t kPoolIdleConnections = 1024;
 
 // Calls `start(done)` and waits until `done` has run; its answer.
 template <typename T, typename Start>
@@ -27,8 +28,6 @@ absl::StatusOr<T> Await(Start start) {
   done.WaitForNotification();
   return result;
 }
-
-constexpr size_t kPoolIdleConnections = 1024;
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));

@@ -1,6 +1,6 @@
 // Tests of PublishBatcher, the registry's group commit for PublishEvent, against a private
 // redis-server: many concurrent callers each get their own event and deliveries, concurrent
-// events share script round trips, a caller's own batch (PublishEvents) is published whole
+// events share Redis round trips, a caller's own batch (PublishEvents) is published whole
 // beside them, a lone call is published at once, Redis being down fails every waiting call
 // with UNAVAILABLE, and nothing is accepted after Stop().
 
