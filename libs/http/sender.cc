@@ -25,6 +25,11 @@
 #include "libs/http/target.h"
 
 namespace hookrelay::http {
+
+absl::Duration DeliveryTimeout(int64_t timeout_ms) {
+  if (timeout_ms <= 0) return kDefaultDeliveryTimeout;
+  return std::min(absl::Milliseconds(timeout_ms), kMaxDeliveryTimeout);
+}
 namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;

@@ -12,11 +12,18 @@
 
 namespace hookrelay::http {
 
+// A delivery attempt's whole time (connect, send, answer): a hook's timeout_ms when set,
+// else the default; the registry accepts hooks up to the maximum.
+inline constexpr absl::Duration kDefaultDeliveryTimeout = absl::Seconds(10);
+inline constexpr absl::Duration kMaxDeliveryTimeout = absl::Seconds(30);
+// `timeout_ms` as a hook states it (0: the default), at most kMaxDeliveryTimeout.
+absl::Duration DeliveryTimeout(int64_t timeout_ms);
+
 struct HttpRequest {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  absl::Duration timeout = absl::Seconds(10);
+  absl::Duration timeout = kDefaultDeliveryTimeout;
 };
 
 // Why an attempt got no HTTP answer.

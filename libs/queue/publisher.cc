@@ -14,11 +14,11 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
 }
 
-v1::PublishEventResponse ToResponse(store::PublishOutcome o) {
+v1::PublishEventResponse ToResponse(PublishOutcome o) {
   v1::PublishEventResponse resp;
   resp.set_event_id(std::move(o.event_id));
   for (std::string& id : o.delivery_ids) resp.add_delivery_ids(std::move(id));
-  resp.set_duplicate(o.kind == store::PublishOutcome::Kind::kDuplicate);
+  resp.set_duplicate(o.kind == PublishOutcome::Kind::kDuplicate);
   return resp;
 }
 
@@ -44,12 +44,11 @@ absl::StatusOr<std::shared_ptr<const store::TenantHooks>> HookIndex::Reload(
   return snapshot;
 }
 
-absl::StatusOr<store::PublishPlan> Publisher::Plan(const v1::PublishEventRequest& req,
-                                                   absl::Time now, const std::string* only,
-                                                   size_t batch) {
+absl::StatusOr<PublishPlan> Publisher::Plan(const v1::PublishEventRequest& req, absl::Time now,
+                                            const std::string* only, size_t batch) {
   auto snapshot = index_.Get(req.tenant());
   if (!snapshot.ok()) return snapshot.status();
-  store::PublishPlan plan;
+  PublishPlan plan;
   plan.expected_version = (*snapshot)->version;
   v1::Event& e = plan.event;
   e.set_id(core::NewId(core::kEventIdPrefix, now));
@@ -66,34 +65,34 @@ absl::StatusOr<store::PublishPlan> Publisher::Plan(const v1::PublishEventRequest
   task.set_attempt(1);
   task.set_published_at_ms(absl::ToUnixMillis(now));
   task.set_test(only != nullptr);
+  task.set_hooks_version(plan.expected_version);
   for (const v1::Webhook& hook : (*snapshot)->hooks) {
     if (only != nullptr ? hook.id() != *only
                         : !match::HookMatches(hook, req.type(), req.attributes())) {
       continue;
     }
-    store::PlannedDelivery& d = plan.deliveries.emplace_back();
-    d.delivery_id = core::NewId(core::kDeliveryIdPrefix, now);
-    d.hook_id = hook.id();
+    plan.deliveries.push_back({core::NewId(core::kDeliveryIdPrefix, now), hook.id()});
   }
   if (plan.deliveries.size() == 1 && batch <= kMaxInlineBatch &&
       e.ByteSizeLong() <= inline_event_bytes_) {
     *task.mutable_event() = e;
   }
-  for (store::PlannedDelivery& d : plan.deliveries) {
+  plan.tasks.reserve(plan.deliveries.size());
+  for (const store::NewDelivery& d : plan.deliveries) {
     task.set_delivery_id(d.delivery_id);
     task.set_webhook_id(d.hook_id);
-    d.task = task.SerializeAsString();
+    plan.tasks.push_back(task.SerializeAsString());
   }
   return plan;
 }
 
 // Publishes a plan, re-planning against fresh hooks while the tenant's version moves.
 absl::StatusOr<v1::PublishEventResponse> Publisher::PublishPlanned(
-    store::PublishPlan plan, const v1::PublishEventRequest& req, const std::string* only) {
+    PublishPlan plan, const v1::PublishEventRequest& req, const std::string* only) {
   for (int i = 0; i < kMaxPublishTries; ++i) {
-    auto outcome = events_.Publish(plan, clock_.Now());
+    auto outcome = fan_out_.Publish(plan, clock_.Now());
     if (!outcome.ok()) return outcome.status();
-    if (outcome->kind != store::PublishOutcome::Kind::kStaleVersion) {
+    if (outcome->kind != PublishOutcome::Kind::kStaleVersion) {
       return ToResponse(*std::move(outcome));
     }
     if (auto reloaded = index_.Reload(req.tenant()); !reloaded.ok()) return reloaded.status();
@@ -120,7 +119,7 @@ absl::StatusOr<v1::PublishEventResponse> Publisher::PublishTest(const v1::Publis
 absl::StatusOr<std::vector<v1::PublishEventResponse>> Publisher::PublishBatch(
     const google::protobuf::RepeatedPtrField<v1::PublishEventRequest>& reqs) {
   const absl::Time now = clock_.Now();
-  std::vector<store::PublishPlan> plans;
+  std::vector<PublishPlan> plans;
   plans.reserve(reqs.size());
   for (const v1::PublishEventRequest& r : reqs) {
     auto plan = Plan(r, now, nullptr, static_cast<size_t>(reqs.size()));
@@ -143,7 +142,7 @@ std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishEach(
   const absl::Time now = clock_.Now();
   std::vector<absl::StatusOr<v1::PublishEventResponse>> out(reqs.size(),
                                                             absl::UnknownError("not published"));
-  std::vector<store::PublishPlan> plans;
+  std::vector<PublishPlan> plans;
   std::vector<const v1::PublishEventRequest*> planned;  // the request of each plan
   plans.reserve(reqs.size());
   planned.reserve(reqs.size());
@@ -167,17 +166,16 @@ std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishEach(
 // One pipelined round trip for every plan; a plan whose tenant changed meanwhile (stale
 // version) is re-planned and published on its own. reqs[k] is the request of plans[k].
 std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishPlans(
-    std::vector<store::PublishPlan> plans, const v1::PublishEventRequest* const* reqs,
-    absl::Time now) {
+    std::vector<PublishPlan> plans, const v1::PublishEventRequest* const* reqs, absl::Time now) {
   std::vector<absl::StatusOr<v1::PublishEventResponse>> out;
   if (plans.empty()) return out;
   out.reserve(plans.size());
-  auto outcomes = events_.PublishBatch(plans, now);
+  std::vector<absl::StatusOr<PublishOutcome>> outcomes = fan_out_.PublishBatch(plans, now);
   for (size_t k = 0; k < plans.size(); ++k) {
-    if (!outcomes.ok()) {
-      out.push_back(outcomes.status());
-    } else if ((*outcomes)[k].kind != store::PublishOutcome::Kind::kStaleVersion) {
-      out.push_back(ToResponse(std::move((*outcomes)[k])));
+    if (!outcomes[k].ok()) {
+      out.push_back(outcomes[k].status());
+    } else if (outcomes[k]->kind != PublishOutcome::Kind::kStaleVersion) {
+      out.push_back(ToResponse(*std::move(outcomes[k])));
     } else if (auto reloaded = index_.Reload(reqs[k]->tenant()); !reloaded.ok()) {
       out.push_back(reloaded.status());
     } else {

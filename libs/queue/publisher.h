@@ -10,7 +10,7 @@
 #include "absl/types/span.h"
 #include "hookrelay/v1/registry.pb.h"
 #include "libs/core/clock.h"
-#include "libs/store/event_store.h"
+#include "libs/queue/fan_out.h"
 #include "libs/store/hook_store.h"
 
 namespace hookrelay::queue {
@@ -35,7 +35,7 @@ class HookIndex {
 };
 
 // Turns publish requests into stored events, delivery records and stream tasks: matches
-// each event against the tenant's hooks in memory, then publishes with EventStore,
+// each event against the tenant's hooks in memory, then publishes with FanOut,
 // re-planning while the tenant's hooks change underneath (stale version).
 // With `inline_event_bytes` > 0, an event with exactly one delivery and at most that many
 // bytes serialized, published in a round trip of at most kMaxInlineBatch events, also
@@ -55,12 +55,14 @@ class Publisher {
   static constexpr size_t kMaxInlineEventBytes = 64 * 1024;     // inline_event_bytes at most
   static constexpr size_t kMaxInlineBatch = 4;  // events per round trip that may be inlined
 
-  Publisher(store::HookStore& hooks, store::EventStore& events, core::Clock& clock,
+  Publisher(store::HookStore& hooks, FanOut& fan_out, core::Clock& clock,
             size_t inline_event_bytes = 0)
-      : events_(events), clock_(clock), inline_event_bytes_(inline_event_bytes), index_(hooks) {}
+      : fan_out_(fan_out), clock_(clock), inline_event_bytes_(inline_event_bytes), index_(hooks) {}
 
   absl::StatusOr<v1::PublishEventResponse> Publish(const v1::PublishEventRequest& req);
-  // All events in one pipelined round trip (plus one per event whose tenant changed).
+  // All events in one pipelined round trip (plus one per event whose tenant changed). Atomic
+  // per tenant, not across tenants: on an error, events of other tenants may be stored (a
+  // caller retrying with idempotency keys gets those back as duplicates).
   absl::StatusOr<std::vector<v1::PublishEventResponse>> PublishBatch(
       const google::protobuf::RepeatedPtrField<v1::PublishEventRequest>& reqs);
   // Publishes requests from independent callers together: one pipelined round trip for
@@ -74,16 +76,15 @@ class Publisher {
 
  private:
   // `batch`: events published in the same round trip (decides inlining).
-  absl::StatusOr<store::PublishPlan> Plan(const v1::PublishEventRequest& req, absl::Time now,
-                                          const std::string* only, size_t batch);
+  absl::StatusOr<PublishPlan> Plan(const v1::PublishEventRequest& req, absl::Time now,
+                                   const std::string* only, size_t batch);
   std::vector<absl::StatusOr<v1::PublishEventResponse>> PublishPlans(
-      std::vector<store::PublishPlan> plans, const v1::PublishEventRequest* const* reqs,
-      absl::Time now);
-  absl::StatusOr<v1::PublishEventResponse> PublishPlanned(store::PublishPlan plan,
+      std::vector<PublishPlan> plans, const v1::PublishEventRequest* const* reqs, absl::Time now);
+  absl::StatusOr<v1::PublishEventResponse> PublishPlanned(PublishPlan plan,
                                                           const v1::PublishEventRequest& req,
                                                           const std::string* only);
 
-  store::EventStore& events_;
+  FanOut& fan_out_;
   core::Clock& clock_;
   const size_t inline_event_bytes_;
   HookIndex index_;

@@ -11,8 +11,9 @@
 namespace hookrelay::store {
 
 // API keys, stored by the SHA-256 digest of the key (never the key itself):
-//   <p>apikey:<digest>   STRING  serialized hookrelay.v1.ApiKey (without `key`)
-//   <p>apikeys           HASH    key id → digest (for listing and revoking)
+//   <p>{keys}:apikey:<digest>   STRING  serialized hookrelay.v1.ApiKey (without `key`)
+//   <p>{keys}:apikeys           HASH    key id → digest (for listing and revoking)
+// (one hash tag, so a key and its index entry change in one transaction on a Redis Cluster)
 // Thread-safe.
 class ApiKeyStore {
  public:
@@ -27,10 +28,8 @@ class ApiKeyStore {
   absl::Status Revoke(const std::string& id);
 
  private:
-  std::string DigestKey(const std::string& digest) const {
-    return keys_.prefix() + "apikey:" + digest;
-  }
-  std::string Index() const { return keys_.prefix() + "apikeys"; }
+  std::string DigestKey(const std::string& digest) const { return keys_.ApiKey(digest); }
+  std::string Index() const { return keys_.ApiKeys(); }
 
   RedisPool& pool_;
   const KeySchema& keys_;

@@ -70,6 +70,13 @@ void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant, absl::stri
           dlv::kUpdated, std::to_string(absl::ToUnixMillis(now))});
 }
 
+void AddRequeuedStatus(const KeySchema& keys, absl::string_view tenant,
+                       absl::string_view delivery_id, absl::Time now, Pipeline* p) {
+  p->Add({"HSET", keys.Delivery(tenant, delivery_id), dlv::kStatus,
+          std::to_string(v1::DELIVERY_STATUS_PENDING), dlv::kUpdated,
+          std::to_string(absl::ToUnixMillis(now)), dlv::kNextAttempt, "0"});
+}
+
 absl::StatusOr<v1::Delivery> DeliveryStore::Get(absl::string_view tenant, absl::string_view id) {
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
@@ -166,26 +173,6 @@ absl::StatusOr<DeliveryPage> DeliveryStore::List(const DeliveryQuery& q) {
   }
   page.next_offset = offset;
   return page;
-}
-
-absl::Status DeliveryStore::RequeueAll(absl::string_view tenant, const std::vector<Requeue>& items,
-                                       absl::Time now) {
-  if (items.empty()) return absl::OkStatus();
-  auto conn = pool_.Acquire();
-  if (!conn.ok()) return conn.status();
-  const std::string now_ms = std::to_string(absl::ToUnixMillis(now));
-  Pipeline p;
-  p.Add({"MULTI"});
-  for (const Requeue& r : items) {
-    p.Add({"HSET", keys_.Delivery(tenant, r.delivery_id), dlv::kStatus,
-           std::to_string(v1::DELIVERY_STATUS_PENDING), dlv::kUpdated, now_ms, dlv::kNextAttempt,
-           "0"});
-    p.Add({"XADD", keys_.Stream(), "*", KeySchema::kTaskField, r.task});
-  }
-  p.Add({"EXEC"});
-  auto replies = (*conn)->Execute(p);
-  if (!replies.ok()) return replies.status();
-  return replies->back().ToStatus();
 }
 
 }  // namespace hookrelay::store

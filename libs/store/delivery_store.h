@@ -51,14 +51,12 @@ struct DeliveryQuery {
   long long offset = 0;
 };
 
-// A delivery to send again: its record goes back to PENDING and `task` is appended to the
-// stream.
-struct Requeue {
-  std::string delivery_id;
-  std::string task;  // serialized hookrelay.v1.DeliveryTask
-};
+// Queues the record's return to PENDING for a delivery sent again (libs/queue appends its
+// task in the same transaction).
+void AddRequeuedStatus(const KeySchema& keys, absl::string_view tenant,
+                       absl::string_view delivery_id, absl::Time now, Pipeline* p);
 
-// Reads delivery records and re-enqueues them. Thread-safe.
+// Reads delivery records. Thread-safe.
 class DeliveryStore {
  public:
   DeliveryStore(RedisPool& pool, const KeySchema& keys) : pool_(pool), keys_(keys) {}
@@ -68,9 +66,6 @@ class DeliveryStore {
   // A page of deliveries without their attempts. Scans at most a bounded number of index
   // entries per call, so a status filter matching little returns short pages with an offset.
   absl::StatusOr<DeliveryPage> List(const DeliveryQuery& query);
-  // Re-enqueues all of `items` in one MULTI/EXEC.
-  absl::Status RequeueAll(absl::string_view tenant, const std::vector<Requeue>& items,
-                          absl::Time now);
 
  private:
   absl::StatusOr<std::vector<std::string>> IndexRange(RedisConnection& conn, const DeliveryQuery& q,

@@ -1,11 +1,9 @@
 #pragma once
 
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -15,104 +13,42 @@
 
 namespace hookrelay::store {
 
-// One delivery a publish creates.
-struct PlannedDelivery {
-  std::string delivery_id;
-  std::string hook_id;
-  std::string task;  // serialized hookrelay.v1.DeliveryTask
-};
-
-// Everything one publish writes, decided by the caller against hooks at `expected_version`.
-struct PublishPlan {
-  v1::Event event;  // id, tenant, type, payload, idempotency_key, ... all set
-  long long expected_version = 0;
-  std::vector<PlannedDelivery> deliveries;
-};
-
-struct PublishOutcome {
-  enum class Kind { kPublished, kDuplicate, kStaleVersion };
-  Kind kind = Kind::kPublished;
-  std::string event_id;                   // the first event's id for kDuplicate
-  std::vector<std::string> delivery_ids;  // kPublished and kDuplicate
-  long long current_version = 0;          // kStaleVersion
-};
-
 struct EventStoreOptions {
   absl::Duration retention = absl::Hours(24 * 30);
   absl::Duration idempotency_ttl = absl::Hours(24);
   absl::Status Validate() const;
 };
 
-// Stores events and fans them out.
-//
-// Publish protocol, per plan:
-//   1. an idempotency key seen before → return the first event and its deliveries;
-//   2. the tenant's hook version differs from the plan's → return kStaleVersion (the
-//      caller reloads its hook index and plans again);
-//   3. store the event, one delivery record per planned delivery (status PENDING), the
-//      event→deliveries list and hook→deliveries index, XADD one task per delivery, and
-//      remember the idempotency key.
-// Steps 1 and 2 read keys under WATCH; step 3 is one MULTI/EXEC for every plan of a batch
-// that passed, which Redis refuses if a watched key changed since the read (those plans
-// come back kStaleVersion: planned again, a concurrent duplicate then finds its key). Plain
-// commands in a transaction cost Redis about half of what a Lua script calling them cost.
-//
-// One round trip in the common case: publishes run on connections of their own, and each
-// batch's pipeline ends by watching the version keys of the tenants it published (the last
-// 64 on that connection) and reading them. The next batch on that connection whose plans
-// all match those versions and carry no idempotency key goes straight to MULTI/EXEC: a hook
-// change since the read has touched a watched key, so Redis refuses that EXEC. Any other
-// batch reads first (two round trips). An error on a connection drops what it watched.
-// Thread-safe.
+// One delivery a publish creates.
+struct NewDelivery {
+  std::string delivery_id;
+  std::string hook_id;
+};
+
+// The writes of a publish, for the publisher's MULTI/EXEC of the tenant's shard (libs/queue
+// adds the tasks): the event (retention TTL), one PENDING record per delivery, the
+// event→deliveries list and each hook's delivery index, and the idempotency key if the event
+// has one. Adds the hook indexes written to `indexes`, for AddIndexUpkeep.
+void AddPublishWrites(const KeySchema& keys, const EventStoreOptions& options, const v1::Event& e,
+                      absl::Span<const NewDelivery> deliveries, absl::Time now,
+                      absl::flat_hash_set<std::string>* indexes, Pipeline* p);
+// Once per hook index a transaction wrote to: drops the entries past retention (their
+// records have expired) and renews the TTL. A busy hook's index is written all the time, so
+// the TTL alone would never let its old entries go.
+void AddIndexUpkeep(const EventStoreOptions& options,
+                    const absl::flat_hash_set<std::string>& indexes, absl::Time now, Pipeline* p);
+
+// Reads stored events. Thread-safe.
 class EventStore {
  public:
-  EventStore(RedisPool& pool, const KeySchema& keys, EventStoreOptions options)
-      : pool_(pool), keys_(keys), options_(options) {}
-  ~EventStore();  // unwatches its connections before they go back to the pool
+  EventStore(RedisPool& pool, const KeySchema& keys) : pool_(pool), keys_(keys) {}
 
-  absl::StatusOr<PublishOutcome> Publish(const PublishPlan& plan, absl::Time now);
-  // All plans in one or two pipelined round trips (see above); outcomes in order.
-  absl::StatusOr<std::vector<PublishOutcome>> PublishBatch(absl::Span<const PublishPlan> plans,
-                                                           absl::Time now);
   // NOT_FOUND once the event expired or never existed.
   absl::StatusOr<v1::Event> Get(absl::string_view tenant, absl::string_view id);
 
  private:
-  // A connection publishes run on, and what it watches: the tenants' version keys it read
-  // right after the WATCH, with their values.
-  struct Armed {
-    explicit Armed(RedisPool::Lease l) : conn(std::move(l)) {}
-    RedisPool::Lease conn;
-    absl::flat_hash_map<std::string, long long> versions;
-    Pipeline writes;  // reused: a batch's writes run to hundreds of kilobytes
-  };
-  // How the read sorted a batch's plans (indexes into the batch).
-  struct Decision {
-    std::vector<PublishOutcome> outcomes;
-    std::vector<size_t> to_write;
-    std::vector<size_t> duplicates;  // of an event stored earlier
-    std::vector<size_t> copies;      // repeating an idempotency key of an earlier plan
-    absl::flat_hash_map<size_t, size_t> copy_of;
-  };
-  absl::StatusOr<std::unique_ptr<Armed>> TakeArmed();
-  void GiveBack(std::unique_ptr<Armed> armed);
-  absl::StatusOr<std::vector<PublishOutcome>> PublishOn(Armed& armed,
-                                                        absl::Span<const PublishPlan> plans,
-                                                        absl::Time now);
-  // Round trip 1 of the two-trip path: WATCH and MGET of the version keys and idempotency
-  // keys, then Decide. Leaves those keys watched when it succeeds.
-  absl::StatusOr<Decision> ReadAndDecide(RedisConnection& conn, absl::Span<const PublishPlan> plans,
-                                         const std::vector<std::string>& version_keys);
-  static absl::StatusOr<Decision> Decide(absl::Span<const PublishPlan> plans,
-                                         const std::vector<RedisReply>& values,
-                                         const std::vector<size_t>& version_of,
-                                         const std::vector<size_t>& key_of);
-
   RedisPool& pool_;
   const KeySchema& keys_;
-  const EventStoreOptions options_;
-  std::mutex armed_mu_;
-  std::vector<std::unique_ptr<Armed>> armed_;  // idle publish connections
 };
 
 }  // namespace hookrelay::store

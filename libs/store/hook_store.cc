@@ -6,14 +6,16 @@
 namespace hookrelay::store {
 namespace {
 
-// KEYS: hook, hooks set, version. ARGV: hook bytes, hook id, must_exist ("1"/"0"),
-// channel, tenant, initial version. Returns the new version, or -1 when existence did not
-// match. A tenant's first version is random, so after Redis lost its data a registry's
-// cached snapshot can never carry the same version as the new state.
+// KEYS: hook, hooks set, version. ARGV: hook bytes, hook id, mode ("create", "replace" or
+// "cas"), channel, tenant, initial version, expected bytes (cas). Returns the new version,
+// -1 when existence did not match the mode, -2 when a compare-and-set found other bytes.
+// A tenant's first version is random, so after Redis lost its data a registry's cached
+// snapshot can never carry the same version as the new state.
 const RedisScript& WriteScript() {
   static const RedisScript* script = new RedisScript(R"lua(
-local exists = redis.call('EXISTS', KEYS[1]) == 1
-if exists ~= (ARGV[3] == '1') then return -1 end
+local current = redis.call('GET', KEYS[1])
+if (current ~= false) ~= (ARGV[3] ~= 'create') then return -1 end
+if ARGV[3] == 'cas' and current ~= ARGV[7] then return -2 end
 if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], ARGV[6]) end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
@@ -60,22 +62,50 @@ absl::Status NotFound(absl::string_view id) {
 
 }  // namespace
 
-absl::Status HookStore::Create(const v1::Webhook& hook) { return Write(hook, false); }
+absl::Status HookStore::Create(const v1::Webhook& hook) { return Write(hook, "create", ""); }
 
-absl::Status HookStore::Replace(const v1::Webhook& hook) { return Write(hook, true); }
+absl::Status HookStore::Replace(const v1::Webhook& hook) { return Write(hook, "replace", ""); }
 
-absl::Status HookStore::Write(const v1::Webhook& hook, bool must_exist) {
+absl::StatusOr<v1::Webhook> HookStore::Update(
+    absl::string_view tenant, absl::string_view id,
+    const std::function<absl::Status(v1::Webhook&)>& mutate) {
+  for (int i = 0; i < kMaxUpdateTries; ++i) {
+    auto conn = pool_.Acquire();
+    if (!conn.ok()) return conn.status();
+    auto reply = (*conn)->Command({"GET", keys_.Hook(tenant, id)});
+    if (!reply.ok()) return reply.status();
+    if (reply->is_nil()) return NotFound(id);
+    v1::Webhook hook;
+    if (!hook.ParseFromString(reply->str)) {
+      return absl::DataLossError(absl::StrCat("webhook ", id, ": stored record does not parse"));
+    }
+    if (absl::Status st = mutate(hook); !st.ok()) return st;
+    absl::Status written = Write(hook, "cas", reply->str);
+    if (written.ok()) return hook;
+    if (!absl::IsAborted(written)) return written;
+  }
+  return absl::AbortedError(
+      absl::StrCat("webhook ", id, ": changed concurrently too often; try again"));
+}
+
+absl::Status HookStore::Write(const v1::Webhook& hook, absl::string_view mode,
+                              absl::string_view expected) {
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
   const std::string keys[] = {keys_.Hook(hook.tenant(), hook.id()), keys_.Hooks(hook.tenant()),
                               keys_.Version(hook.tenant())};
-  const std::string args[] = {hook.SerializeAsString(),    hook.id(),     must_exist ? "1" : "0",
-                              keys_.HooksChangedChannel(), hook.tenant(), InitialVersion()};
+  const std::string args[] = {hook.SerializeAsString(),    hook.id(),     std::string(mode),
+                              keys_.HooksChangedChannel(), hook.tenant(), InitialVersion(),
+                              std::string(expected)};
   auto reply = (*conn)->Eval(WriteScript(), keys, args);
   if (!reply.ok()) return reply.status();
+  if (reply->integer == -2) {
+    return absl::AbortedError(absl::StrCat("webhook ", hook.id(), ": changed concurrently"));
+  }
   if (reply->integer < 0) {
-    return must_exist ? NotFound(hook.id())
-                      : absl::AlreadyExistsError(absl::StrCat("webhook ", hook.id(), " exists"));
+    return mode == "create"
+               ? absl::AlreadyExistsError(absl::StrCat("webhook ", hook.id(), " exists"))
+               : NotFound(hook.id());
   }
   return absl::OkStatus();
 }

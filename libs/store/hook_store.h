@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,17 @@ class HookStore {
 
   // Writes a new hook. ALREADY_EXISTS if the id is taken; UNAVAILABLE if Redis is down.
   absl::Status Create(const v1::Webhook& hook);
-  // Replaces a stored hook. NOT_FOUND if it does not exist.
+  // Replaces a stored hook whatever it holds now. NOT_FOUND if it does not exist. A
+  // read-modify-write must use Update() instead, or it may undo a concurrent change.
   absl::Status Replace(const v1::Webhook& hook);
+  // Read-modify-write with compare-and-set: reads the hook, lets `mutate` change it, and
+  // writes it back only if the stored hook is still the one read; on a conflict it reads
+  // again and calls `mutate` again (so `mutate` must start from the hook it is given), up to
+  // kMaxUpdateTries times. Returns the hook written. NOT_FOUND if the hook does not exist,
+  // ABORTED if it kept changing, `mutate`'s own error (nothing written) as it is.
+  static constexpr int kMaxUpdateTries = 16;
+  absl::StatusOr<v1::Webhook> Update(absl::string_view tenant, absl::string_view id,
+                                     const std::function<absl::Status(v1::Webhook&)>& mutate);
   // NOT_FOUND if it does not exist.
   absl::StatusOr<v1::Webhook> Get(absl::string_view tenant, absl::string_view id);
   // NOT_FOUND if it does not exist.
@@ -36,7 +46,9 @@ class HookStore {
   absl::StatusOr<TenantHooks> LoadTenant(absl::string_view tenant);
 
  private:
-  absl::Status Write(const v1::Webhook& hook, bool must_exist);
+  // `mode`: "create", "replace" or "cas" (then `expected`: the bytes the hook must hold).
+  // ABORTED when a compare-and-set found other bytes.
+  absl::Status Write(const v1::Webhook& hook, absl::string_view mode, absl::string_view expected);
   RedisPool& pool_;
   const KeySchema& keys_;
 };

@@ -2,7 +2,10 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -173,9 +176,21 @@ void Pipeline::Add(absl::Span<const absl::string_view> argv) { AddCommand(argv);
 
 void Pipeline::Add(absl::Span<const std::string> argv) { AddCommand(argv); }
 
+void Pipeline::AddEval(const RedisScript& script, absl::Span<const std::string> keys,
+                       absl::Span<const std::string> args) {
+  std::vector<std::string> argv = {"EVALSHA", script.sha(), std::to_string(keys.size())};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  Add(absl::MakeConstSpan(argv));
+  argv[0] = "EVAL";
+  argv[1] = script.source();
+  scripts_.push_back({count_ - 1, std::move(argv)});
+}
+
 void Pipeline::Clear() {
   buffer_.clear();
   count_ = 0;
+  scripts_.clear();
 }
 
 RedisScript::RedisScript(std::string source) : source_(std::move(source)), sha_(Sha1Hex(source_)) {}
@@ -219,6 +234,12 @@ class RedisConnection::Impl {
 
   absl::StatusOr<std::vector<RedisReply>> Execute(const Pipeline& pipeline) {
     if (pipeline.empty()) return std::vector<RedisReply>();
+    if (absl::Status sent = Send(pipeline); !sent.ok()) return sent;
+    return Receive(pipeline.size());
+  }
+
+  absl::Status Send(const Pipeline& pipeline) {
+    if (pipeline.empty()) return absl::OkStatus();
     absl::Status connected = EnsureConnected();
     if (!connected.ok()) return connected;
     // Written here rather than by hiredis, which would copy the pipeline into its output
@@ -234,7 +255,13 @@ class RedisConnection::Impl {
         return Drop(absl::StrCat("write: ", n < 0 ? std::strerror(errno) : "closed"));
       }
     }
-    std::vector<RedisReply> replies(pipeline.size());
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<RedisReply>> Receive(size_t count) {
+    if (count == 0) return std::vector<RedisReply>();
+    if (ctx_ == nullptr) return Drop("connection lost");
+    std::vector<RedisReply> replies(count);
     for (RedisReply& reply : replies) {
       ctx_->reader->privdata = &reply;  // where kIntoRedisReply builds it
       void* raw = nullptr;
@@ -243,6 +270,13 @@ class RedisConnection::Impl {
     }
     ctx_->reader->privdata = nullptr;
     return replies;
+  }
+
+  // The socket to poll, or -1 when there is nothing to wait for: no connection (Receive
+  // reports it) or bytes already buffered by the reader.
+  int PollFd() const {
+    if (ctx_ == nullptr || ctx_->reader->pos < ctx_->reader->len) return -1;
+    return ctx_->fd;
   }
 
  private:
@@ -288,7 +322,71 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::Execute(const Pipeline& pipeline) {
-  return impl_->Execute(pipeline);
+  auto replies = impl_->Execute(pipeline);
+  if (!replies.ok()) return replies;
+  // Scripts Redis no longer knew (it restarted, or SCRIPT FLUSH): run each once more by source.
+  for (const Pipeline::ScriptCall& call : pipeline.scripts_) {
+    RedisReply& reply = (*replies)[call.index];
+    if (!reply.is_error() || !absl::StartsWith(reply.str, "NOSCRIPT")) continue;
+    Pipeline again;
+    again.Add(absl::MakeConstSpan(call.eval));
+    auto r = impl_->Execute(again);
+    if (!r.ok()) return r.status();
+    reply = std::move((*r)[0]);
+  }
+  return replies;
+}
+
+absl::Status RedisConnection::Send(const Pipeline& pipeline) { return impl_->Send(pipeline); }
+
+absl::StatusOr<std::vector<RedisReply>> RedisConnection::Receive(size_t count) {
+  return impl_->Receive(count);
+}
+
+class WakeSignal::Fd {
+ public:
+  Fd() : fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+  const int fd;
+};
+
+WakeSignal::WakeSignal() : fd_(std::make_unique<Fd>()) {}
+WakeSignal::~WakeSignal() = default;
+
+void WakeSignal::Notify() const {
+  const uint64_t one = 1;
+  (void)!write(fd_->fd, &one, sizeof(one));
+}
+
+void WakeSignal::Clear() const {
+  uint64_t value = 0;
+  (void)!read(fd_->fd, &value, sizeof(value));
+}
+
+std::vector<size_t> RedisConnection::WaitReadable(absl::Span<RedisConnection* const> conns,
+                                                  const WakeSignal* wake, absl::Duration timeout) {
+  std::vector<size_t> ready;
+  std::vector<pollfd> fds;
+  std::vector<size_t> index;  // of each polled connection in `conns`
+  for (size_t i = 0; i < conns.size(); ++i) {
+    const int fd = conns[i]->impl_->PollFd();
+    if (fd < 0) {
+      ready.push_back(i);
+    } else {
+      fds.push_back({fd, POLLIN, 0});
+      index.push_back(i);
+    }
+  }
+  if (wake != nullptr) fds.push_back({wake->fd_->fd, POLLIN, 0});
+  const int wait_ms = ready.empty() ? static_cast<int>(absl::ToInt64Milliseconds(timeout)) : 0;
+  int n = ::poll(fds.data(), fds.size(), std::max(0, wait_ms));
+  while (n < 0 && errno == EINTR) n = ::poll(fds.data(), fds.size(), 0);
+  for (size_t k = 0; n > 0 && k < index.size(); ++k) {
+    if (fds[k].revents != 0) ready.push_back(index[k]);
+  }
+  return ready;
 }
 
 namespace {

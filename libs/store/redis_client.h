@@ -46,6 +46,8 @@ struct RedisReply {
   absl::Status ToStatus() const;
 };
 
+class RedisScript;
+
 // Commands queued for one round trip. Arguments are copied into one RESP buffer as they
 // are added, so callers may pass views of temporaries.
 class Pipeline {
@@ -53,6 +55,10 @@ class Pipeline {
   void Add(std::initializer_list<absl::string_view> argv);
   void Add(absl::Span<const absl::string_view> argv);
   void Add(absl::Span<const std::string> argv);
+  // EVALSHA of `script`; RedisConnection::Execute() runs it again as EVAL if Redis lost its
+  // script cache (so not inside MULTI, where the error would come with EXEC).
+  void AddEval(const RedisScript& script, absl::Span<const std::string> keys,
+               absl::Span<const std::string> args);
   size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
   void Clear();
@@ -63,8 +69,15 @@ class Pipeline {
   void AddCommand(const Args& argv);
   void AppendHeader(size_t argc);
   void AppendArg(absl::string_view arg);
+  friend class RedisConnection;
+  // A script call of the pipeline, as its EVAL fallback: the command's index and argv.
+  struct ScriptCall {
+    size_t index;
+    std::vector<std::string> eval;
+  };
   std::string buffer_;
   size_t count_ = 0;
+  std::vector<ScriptCall> scripts_;
 };
 
 // A Lua script run by SHA with a fallback to EVAL when Redis lost its script cache (after
@@ -83,6 +96,8 @@ class RedisScript {
 // One synchronous connection. Not thread-safe: give each thread its own. After an I/O
 // error the connection is dropped and the next call reconnects, so a Redis restart costs
 // the callers in flight an UNAVAILABLE and nothing more.
+class WakeSignal;
+
 class RedisConnection {
  public:
   // UNAVAILABLE if Redis cannot be reached (with the address), INVALID_ARGUMENT for a bad URL.
@@ -96,6 +111,18 @@ class RedisConnection {
   // All commands of `pipeline` in one round trip; replies in order, error replies kept as
   // kError elements. UNAVAILABLE on I/O errors.
   absl::StatusOr<std::vector<RedisReply>> Execute(const Pipeline& pipeline);
+  // Execute() in two halves, so one thread can have commands out on several connections at
+  // once: Send() writes the pipeline, Receive() reads `count` replies (those of the commands
+  // sent, in order). After an error on either, the connection is dropped and the replies of
+  // what was sent are lost (the next call reconnects).
+  absl::Status Send(const Pipeline& pipeline);
+  absl::StatusOr<std::vector<RedisReply>> Receive(size_t count);
+  // Waits up to `timeout` until at least one of `conns` has a reply to read (or its
+  // connection failed, which Receive() then reports) or `wake` (a WakeSignal's, may be null)
+  // was signalled. Returns the indexes of the connections that have; empty on timeout or
+  // wake.
+  static std::vector<size_t> WaitReadable(absl::Span<RedisConnection* const> conns,
+                                          const WakeSignal* wake, absl::Duration timeout);
   // EVALSHA, falling back to EVAL on NOSCRIPT.
   absl::StatusOr<RedisReply> Eval(const RedisScript& script, absl::Span<const std::string> keys,
                                   absl::Span<const std::string> args);
@@ -106,6 +133,23 @@ class RedisConnection {
   class Impl;
   explicit RedisConnection(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+// Interrupts a RedisConnection::WaitReadable() from another thread. Thread-safe.
+class WakeSignal {
+ public:
+  WakeSignal();
+  ~WakeSignal();
+  WakeSignal(const WakeSignal&) = delete;
+  WakeSignal& operator=(const WakeSignal&) = delete;
+  // Makes the current or next wait return; signals coalesce until Clear().
+  void Notify() const;
+  void Clear() const;
+
+ private:
+  friend class RedisConnection;
+  class Fd;  // an eventfd, closed by its destructor
+  std::unique_ptr<Fd> fd_;
 };
 
 }  // namespace hookrelay::store

@@ -19,6 +19,8 @@ ABSL_FLAG(std::string, grpc_address, "0.0.0.0:50051", "gRPC listen address");
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9091", "/metrics, /healthz, /readyz");
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[:password@]host:port[/db]");
 ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Prefix of every Redis key");
+ABSL_FLAG(int, shards, hookrelay::store::KeySchema::kDefaultShards,
+          "Shards of the Redis keyspace; the same for every registry and worker of a deployment");
 ABSL_FLAG(std::string, admin_api_key_file, "", "File holding the bootstrap admin API key");
 ABSL_FLAG(std::string, admin_api_key, "", "The bootstrap admin API key (prefer the file)");
 ABSL_FLAG(bool, insecure_no_auth, false, "Accept every caller as admin (development only)");
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
   hr::registry::RegistryOptions o;
   o.redis_url = absl::GetFlag(FLAGS_redis_url);
   o.key_prefix = absl::GetFlag(FLAGS_key_prefix);
+  o.shards = absl::GetFlag(FLAGS_shards);
   o.limits.max_payload_bytes = absl::GetFlag(FLAGS_max_payload_bytes);
   o.limits.allow_http = absl::GetFlag(FLAGS_allow_http);
   o.events.retention = absl::GetFlag(FLAGS_retention);
@@ -91,6 +94,13 @@ int main(int argc, char** argv) {
   if (!registry.ok()) {
     hr::telemetry::LogError("invalid configuration", {{"error", registry.status().ToString()}});
     return 2;
+  }
+  if (absl::Status st = (*registry)->EnsureLayout(); absl::IsFailedPrecondition(st)) {
+    hr::telemetry::LogError("cannot start", {{"error", st.ToString()}});
+    return 1;
+  } else if (!st.ok()) {
+    hr::telemetry::LogWarn("redis not ready; /readyz reports why until it is",
+                           {{"error", st.ToString()}});
   }
   auto prom = std::make_shared<prometheus::Registry>();
   hr::registry::RegistryMetrics metrics(*prom);

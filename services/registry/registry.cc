@@ -7,6 +7,7 @@
 #include "libs/core/ids.h"
 #include "libs/match/matcher.h"
 #include "libs/signing/secret.h"
+#include "libs/store/layout.h"
 
 namespace hookrelay::registry {
 namespace {
@@ -49,6 +50,7 @@ absl::Status ValidateRef(const std::string& tenant, const std::string& id,
 absl::Status RegistryOptions::Validate() const {
   store::RedisOptions redis{.url = redis_url};
   if (absl::Status st = redis.Validate(); !st.ok()) return st;
+  if (absl::Status st = store::ValidateShards(shards); !st.ok()) return st;
   if (absl::Status st = publish.Validate(); !st.ok()) return st;
   if (inline_event_bytes > queue::Publisher::kMaxInlineEventBytes) {
     return absl::InvalidArgumentError(absl::StrCat("inline_event_bytes: must be in [0, ",
@@ -72,15 +74,16 @@ v1::Webhook MaskSecrets(v1::Webhook hook) {
 Registry::Registry(RegistryOptions options, core::Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
-      keys_(options_.key_prefix),
+      keys_(options_.key_prefix, options_.shards),
       // Idle connections kept for every concurrent RPC, so a busy registry reuses them
       // instead of connecting per call (the benchmark saw one connect per ~8 publishes).
       pool_(store::RedisOptions{.url = options_.redis_url}, kPoolIdleConnections),
       hooks_(pool_, keys_),
-      events_(pool_, keys_, options_.events),
+      events_(pool_, keys_),
       deliveries_(pool_, keys_),
       api_keys_(pool_, keys_),
-      publisher_(hooks_, events_, clock_, options_.inline_event_bytes),
+      fan_out_(pool_, keys_, options_.events),
+      publisher_(hooks_, fan_out_, clock_, options_.inline_event_bytes),
       batcher_(publisher_, options_.publish) {}
 
 absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(RegistryOptions options,
@@ -89,7 +92,16 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(RegistryOptions optio
   return std::unique_ptr<Registry>(new Registry(std::move(options), clock));
 }
 
+absl::Status Registry::EnsureLayout() {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  absl::Status st = store::EnsureLayout(**conn, keys_);
+  if (st.ok()) layout_ok_ = true;
+  return st;
+}
+
 absl::Status Registry::Ready() {
+  if (!layout_ok_) return EnsureLayout();
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
   return (*conn)->Ping();

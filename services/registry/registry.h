@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -8,6 +9,7 @@
 #include "libs/core/clock.h"
 #include "libs/queue/publish_batcher.h"
 #include "libs/queue/publisher.h"
+#include "libs/queue/task_queue.h"
 #include "libs/store/api_key_store.h"
 #include "libs/store/delivery_store.h"
 #include "libs/store/event_store.h"
@@ -21,6 +23,8 @@ namespace hookrelay::registry {
 struct RegistryOptions {
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string key_prefix = "hookrelay:";
+  // Shards of the keyspace; the same for every process of a deployment (store::KeySchema).
+  int shards = store::KeySchema::kDefaultShards;
   Limits limits;
   store::EventStoreOptions events;
   queue::PublishBatcherOptions publish;
@@ -88,14 +92,22 @@ class Registry {
   absl::Status RevokeApiKey(const std::string& id);
   store::ApiKeyStore& api_keys() { return api_keys_; }
 
-  // OK when Redis answers.
+  // Checks, or on a fresh Redis records, the key layout (store::EnsureLayout):
+  // FAILED_PRECONDITION when Redis holds another layout, UNAVAILABLE when it cannot be
+  // reached. Ready() keeps checking until it passed once.
+  absl::Status EnsureLayout();
+  // OK when Redis answers and holds this registry's key layout.
   absl::Status Ready();
 
  private:
   Registry(RegistryOptions options, core::Clock& clock);
+  // INVALID_ARGUMENT naming "<field_prefix>tenant" or "<field_prefix>id" when malformed.
+  static absl::Status ValidateHookRef(const std::string& tenant, const std::string& id,
+                                      absl::string_view field_prefix);
   absl::StatusOr<v1::Webhook> LoadForUpdate(const std::string& tenant, const std::string& id);
-  absl::StatusOr<std::vector<store::Requeue>> PlanRequeue(const std::string& tenant,
+  absl::StatusOr<std::vector<queue::Requeue>> PlanRequeue(const std::string& tenant,
                                                           const std::vector<v1::Delivery>& ds);
+  absl::Status RequeueAll(const std::string& tenant, const std::vector<queue::Requeue>& items);
 
   const RegistryOptions options_;
   core::Clock& clock_;
@@ -105,7 +117,9 @@ class Registry {
   store::EventStore events_;
   store::DeliveryStore deliveries_;
   store::ApiKeyStore api_keys_;
+  queue::FanOut fan_out_;
   queue::Publisher publisher_;
+  std::atomic<bool> layout_ok_{false};
   queue::PublishBatcher batcher_;  // declared last: stopped first
 };
 

@@ -5,6 +5,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "hookrelay/v1/delivery.pb.h"
 #include "libs/core/ids.h"
+#include "libs/http/sender.h"
 #include "nlohmann/json.hpp"
 #include "services/registry/registry.h"
 
@@ -68,10 +69,17 @@ absl::StatusOr<v1::ListDeliveriesResponse> Registry::ListDeliveries(
   return resp;
 }
 
-absl::StatusOr<std::vector<store::Requeue>> Registry::PlanRequeue(
+absl::Status Registry::RequeueAll(const std::string& tenant,
+                                  const std::vector<queue::Requeue>& items) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return queue::RequeueAll(**conn, keys_, tenant, items, clock_.Now());
+}
+
+absl::StatusOr<std::vector<queue::Requeue>> Registry::PlanRequeue(
     const std::string& tenant, const std::vector<v1::Delivery>& ds) {
   const absl::Time now = clock_.Now();
-  std::vector<store::Requeue> out;
+  std::vector<queue::Requeue> out;
   for (const v1::Delivery& d : ds) {
     v1::DeliveryTask task;
     task.set_delivery_id(d.id());
@@ -99,7 +107,7 @@ absl::StatusOr<v1::Delivery> Registry::RedeliverDelivery(const std::string& tena
   }
   auto requeue = PlanRequeue(tenant, {*d});
   if (!requeue.ok()) return requeue.status();
-  if (absl::Status st = deliveries_.RequeueAll(tenant, *requeue, clock_.Now()); !st.ok()) return st;
+  if (absl::Status st = RequeueAll(tenant, *requeue); !st.ok()) return st;
   d->set_status(v1::DELIVERY_STATUS_PENDING);
   d->clear_attempts();
   return d;
@@ -124,7 +132,7 @@ absl::StatusOr<v1::RecoverWebhookResponse> Registry::RecoverWebhook(
   } while (q.offset != 0 && failed.size() < kMaxRecover);
   auto requeue = PlanRequeue(req.tenant(), failed);
   if (!requeue.ok()) return requeue.status();
-  if (absl::Status st = deliveries_.RequeueAll(req.tenant(), *requeue, clock_.Now()); !st.ok()) {
+  if (absl::Status st = RequeueAll(req.tenant(), *requeue); !st.ok()) {
     return st;
   }
   v1::RecoverWebhookResponse resp;
@@ -148,9 +156,7 @@ absl::StatusOr<v1::TestWebhookResponse> Registry::TestWebhook(const v1::TestWebh
   if (published->delivery_ids().empty()) return absl::NotFoundError("webhook not found");
   v1::TestWebhookResponse resp;
   resp.set_delivery_id(published->delivery_ids(0));
-  const absl::Duration wait =
-      (hook->timeout_ms() > 0 ? absl::Milliseconds(hook->timeout_ms()) : absl::Seconds(10)) +
-      kTestSlack;
+  const absl::Duration wait = http::DeliveryTimeout(hook->timeout_ms()) + kTestSlack;
   for (const absl::Time deadline = absl::Now() + wait; absl::Now() < deadline;) {
     auto d = deliveries_.Get(req.tenant(), resp.delivery_id());
     if (d.ok() && d->attempts_size() > 0) {

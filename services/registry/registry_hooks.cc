@@ -20,6 +20,8 @@ constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 200;
 constexpr absl::Duration kDefaultGrace = absl::Hours(24);
 constexpr absl::Duration kMaxGrace = absl::Hours(24 * 30);
+// Previous secrets that keep signing during rotations' grace periods, at most.
+constexpr size_t kMaxPreviousSecrets = 3;
 
 absl::StatusOr<int> PageSize(int requested, absl::string_view field) {
   if (requested < 0 || requested > kMaxPageSize) {
@@ -99,6 +101,28 @@ absl::Status ValidateNewSecret(const v1::Signing& current, const std::string& se
   return absl::InvalidArgumentError(absl::StrCat("new_secret", message));
 }
 
+// Makes `secret` current; the old current secret keeps signing until `expires`, beside the
+// previous ones still within their own grace period: the last kMaxPreviousSecrets of them,
+// in the order they were rotated out (each signs every request, so an unbounded list would grow the
+// signature header without end).
+void RotateSecret(const std::string& secret, absl::Time now, absl::Time expires, v1::Signing* s) {
+  std::vector<v1::PreviousSecret> kept;
+  for (const v1::PreviousSecret& p : s->previous_secrets()) {
+    if (TimeUtil::TimestampToMilliseconds(p.expires_at()) > absl::ToUnixMillis(now)) {
+      kept.push_back(p);
+    }
+  }
+  if (!s->secret().empty()) {
+    v1::PreviousSecret& old = kept.emplace_back();
+    old.set_secret(s->secret());
+    *old.mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(expires));
+  }
+  const size_t drop = kept.size() > kMaxPreviousSecrets ? kept.size() - kMaxPreviousSecrets : 0;
+  s->clear_previous_secrets();
+  for (size_t i = drop; i < kept.size(); ++i) *s->add_previous_secrets() = std::move(kept[i]);
+  s->set_secret(secret);
+}
+
 }  // namespace
 
 absl::StatusOr<v1::ListWebhooksResponse> Registry::ListWebhooks(
@@ -135,12 +159,20 @@ absl::StatusOr<v1::ListWebhooksResponse> Registry::ListWebhooks(
   return resp;
 }
 
+absl::Status Registry::ValidateHookRef(const std::string& tenant, const std::string& id,
+                                       absl::string_view field_prefix) {
+  if (absl::Status st = ValidateTenant(tenant, absl::StrCat(field_prefix, "tenant")); !st.ok()) {
+    return st;
+  }
+  if (!core::IsValidId(id, core::kWebhookIdPrefix)) {
+    return absl::InvalidArgumentError(absl::StrCat(field_prefix, "id: not a valid wh_ id"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::Webhook> Registry::LoadForUpdate(const std::string& tenant,
                                                     const std::string& id) {
-  if (absl::Status st = ValidateTenant(tenant, "webhook.tenant"); !st.ok()) return st;
-  if (!core::IsValidId(id, core::kWebhookIdPrefix)) {
-    return absl::InvalidArgumentError("webhook.id: not a valid wh_ id");
-  }
+  if (absl::Status st = ValidateHookRef(tenant, id, "webhook."); !st.ok()) return st;
   return hooks_.Get(tenant, id);
 }
 
@@ -148,22 +180,26 @@ absl::StatusOr<v1::Webhook> Registry::UpdateWebhook(const v1::UpdateWebhookReque
   if (req.update_mask().paths().empty()) {
     return absl::InvalidArgumentError("update_mask: name at least one field to update");
   }
-  auto hook = LoadForUpdate(req.webhook().tenant(), req.webhook().id());
+  auto ref = ValidateHookRef(req.webhook().tenant(), req.webhook().id(), "webhook.");
+  if (!ref.ok()) return ref;
+  // Compare-and-set: a concurrent change makes the store read the hook again and this apply
+  // the mask again on top of it, so neither change is lost.
+  auto hook = hooks_.Update(req.webhook().tenant(), req.webhook().id(), [&](v1::Webhook& h) {
+    for (const std::string& path : req.update_mask().paths()) {
+      if (absl::Status st = ApplyPath(path, req.webhook(), &h); !st.ok()) return st;
+    }
+    if (h.enabled()) h.clear_disabled_reason();
+    if (absl::Status st = ValidateWebhook(h, options_.limits, "webhook"); !st.ok()) return st;
+    *h.mutable_update_time() = UpdateTime(clock_.Now());
+    return absl::OkStatus();
+  });
   if (!hook.ok()) return hook.status();
-  for (const std::string& path : req.update_mask().paths()) {
-    if (absl::Status st = ApplyPath(path, req.webhook(), &*hook); !st.ok()) return st;
-  }
-  if (hook->enabled()) hook->clear_disabled_reason();
-  if (absl::Status st = ValidateWebhook(*hook, options_.limits, "webhook"); !st.ok()) return st;
-  *hook->mutable_update_time() = UpdateTime(clock_.Now());
-  if (absl::Status st = hooks_.Replace(*hook); !st.ok()) return st;
   return MaskSecrets(*std::move(hook));
 }
 
 absl::StatusOr<v1::Webhook> Registry::RotateWebhookSecret(
     const v1::RotateWebhookSecretRequest& req) {
-  auto hook = LoadForUpdate(req.tenant(), req.id());
-  if (!hook.ok()) return hook.status();
+  if (absl::Status st = ValidateHookRef(req.tenant(), req.id(), "webhook."); !st.ok()) return st;
   const absl::Duration grace =
       req.grace_period_seconds() == 0 ? kDefaultGrace : absl::Seconds(req.grace_period_seconds());
   if (grace < absl::ZeroDuration() || grace > kMaxGrace) {
@@ -174,27 +210,18 @@ absl::StatusOr<v1::Webhook> Registry::RotateWebhookSecret(
     auto generated = signing::GenerateSecret();
     if (!generated.ok()) return generated.status();
     secret = *generated;
-  } else if (absl::Status st = ValidateNewSecret(hook->signing(), secret); !st.ok()) {
-    return st;
   }
-  const absl::Time now = clock_.Now();
-  v1::Signing* s = hook->mutable_signing();
-  v1::Signing kept = *s;
-  kept.clear_previous_secrets();
-  for (const v1::PreviousSecret& p : s->previous_secrets()) {
-    if (TimeUtil::TimestampToMilliseconds(p.expires_at()) > absl::ToUnixMillis(now)) {
-      *kept.add_previous_secrets() = p;
+  // Compare-and-set: a rotation is never lost to a concurrent update, nor undoes one.
+  auto hook = hooks_.Update(req.tenant(), req.id(), [&](v1::Webhook& h) {
+    if (!req.new_secret().empty()) {
+      if (absl::Status st = ValidateNewSecret(h.signing(), secret); !st.ok()) return st;
     }
-  }
-  if (!s->secret().empty()) {
-    v1::PreviousSecret* old = kept.add_previous_secrets();
-    old->set_secret(s->secret());
-    *old->mutable_expires_at() = TimeUtil::MillisecondsToTimestamp(absl::ToUnixMillis(now + grace));
-  }
-  kept.set_secret(secret);
-  *s = kept;
-  *hook->mutable_update_time() = UpdateTime(now);
-  if (absl::Status st = hooks_.Replace(*hook); !st.ok()) return st;
+    const absl::Time now = clock_.Now();
+    RotateSecret(secret, now, now + grace, h.mutable_signing());
+    *h.mutable_update_time() = UpdateTime(now);
+    return absl::OkStatus();
+  });
+  if (!hook.ok()) return hook.status();
   v1::Webhook shown = MaskSecrets(*hook);
   shown.mutable_signing()->set_secret(secret);  // the one time the new secret is shown
   return shown;

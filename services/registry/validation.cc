@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/http/sender.h"
 #include "libs/match/matcher.h"
 #include "libs/queue/retry_policy.h"
 #include "libs/render/renderer.h"
@@ -130,8 +131,12 @@ absl::Status ValidateMisc(const v1::Webhook& hook, const Limits& limits, absl::s
   if (hook.description().size() > 1024) {
     return Invalid(Path(field, "description"), "at most 1024 characters");
   }
-  if (hook.timeout_ms() < 0 || hook.timeout_ms() > 30000) {
-    return Invalid(Path(field, "timeout_ms"), "must be between 1 and 30000 (0 = default 10000)");
+  if (hook.timeout_ms() < 0 || absl::Milliseconds(hook.timeout_ms()) > http::kMaxDeliveryTimeout) {
+    return Invalid(
+        Path(field, "timeout_ms"),
+        absl::StrCat("must be between 1 and ", absl::ToInt64Milliseconds(http::kMaxDeliveryTimeout),
+                     " (0 = default ", absl::ToInt64Milliseconds(http::kDefaultDeliveryTimeout),
+                     ")"));
   }
   if (hook.user_agent().size() > 256 || HasControlChars(hook.user_agent())) {
     return Invalid(Path(field, "user_agent"), "at most 256 characters without controls");

@@ -1,42 +1,48 @@
 #include "services/worker/caches.h"
 
-#include "absl/container/flat_hash_map.h"
-
 namespace hookrelay::worker {
 
-std::shared_ptr<const CachedHook> MakeCachedHook(const std::optional<std::string>& bytes,
-                                                 absl::Time now) {
+std::shared_ptr<const CachedHook> MakeCachedHook(const std::optional<v1::Webhook>& hook,
+                                                 long long version, absl::Time now) {
   auto c = std::make_shared<CachedHook>();
   c->loaded_at = now;
-  if (!bytes.has_value() || !c->hook.ParseFromString(*bytes)) return c;
+  c->version = version;
+  if (!hook.has_value()) return c;
   c->exists = true;
+  c->hook = *hook;
   c->signer = signing::RequestSigner::Create(c->hook.signing(), now);
   c->renderer = render::Renderer::Create(c->hook);
   c->schedule = queue::RetrySchedule(c->hook.retry_policy());
   return c;
 }
 
-std::shared_ptr<const CachedHook> HookCache::Find(const std::string& key, absl::Time now) const {
+std::shared_ptr<const CachedHook> HookCache::Find(const std::string& tenant, const std::string& id,
+                                                  long long at_least_version,
+                                                  absl::Time now) const {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = hooks_.find(key);
-  if (it == hooks_.end() || now - it->second->loaded_at > ttl_) return nullptr;
+  auto t = tenants_.find(tenant);
+  if (t == tenants_.end()) return nullptr;
+  auto it = t->second.find(id);
+  if (it == t->second.end()) return nullptr;
+  const CachedHook& c = *it->second;
+  if (now - c.loaded_at > ttl_ || c.version < at_least_version) return nullptr;
   return it->second;
 }
 
-void HookCache::Put(const std::string& key, std::shared_ptr<const CachedHook> hook) {
+void HookCache::Put(const std::string& tenant, const std::string& id,
+                    std::shared_ptr<const CachedHook> hook) {
   std::lock_guard<std::mutex> lock(mu_);
-  hooks_[key] = std::move(hook);
+  tenants_[tenant][id] = std::move(hook);
 }
 
 void HookCache::InvalidateAll() {
   std::lock_guard<std::mutex> lock(mu_);
-  hooks_.clear();
+  tenants_.clear();
 }
 
-void HookCache::InvalidateTenant(const std::string& tenant_tag) {
+void HookCache::InvalidateTenant(const std::string& tenant) {
   std::lock_guard<std::mutex> lock(mu_);
-  absl::erase_if(
-      hooks_, [&](const auto& entry) { return entry.first.find(tenant_tag) != std::string::npos; });
+  tenants_.erase(tenant);
 }
 
 std::shared_ptr<const v1::Event> EventCache::Find(const std::string& key) const {

@@ -20,36 +20,43 @@ namespace hookrelay::worker {
 struct CachedHook {
   bool exists = false;  // false: deleted (its deliveries are cancelled)
   v1::Webhook hook;
+  // The tenant's hook version this was read at (DeliveryTask.hooks_version compares to it).
+  long long version = 0;
   absl::StatusOr<signing::RequestSigner> signer = absl::UnknownError("unset");
   absl::StatusOr<render::Renderer> renderer = absl::UnknownError("unset");
   queue::RetrySchedule schedule{v1::RetryPolicy()};
   absl::Time loaded_at;
 };
 
-// Builds a CachedHook from a stored hook's bytes (nullopt bytes: the hook is gone).
-std::shared_ptr<const CachedHook> MakeCachedHook(const std::optional<std::string>& bytes,
-                                                 absl::Time now);
+// Builds a CachedHook from a stored hook (nullopt: the hook is gone) read at `version`.
+std::shared_ptr<const CachedHook> MakeCachedHook(const std::optional<v1::Webhook>& hook,
+                                                 long long version, absl::Time now);
 
-// Hooks by Redis key, each valid for `ttl` (changes also invalidate a tenant through
-// Invalidate*). Thread-safe.
+// Hooks by tenant and id, each valid for `ttl`; a tenant's change drops its hooks
+// (InvalidateTenant, from pub/sub), and a task planned at a newer version than a cached hook
+// makes the caller read that hook again (see Find). Thread-safe.
 class HookCache {
  public:
   explicit HookCache(absl::Duration ttl) : ttl_(ttl) {}
-  std::shared_ptr<const CachedHook> Find(const std::string& key, absl::Time now) const;
-  void Put(const std::string& key, std::shared_ptr<const CachedHook> hook);
+  // The cached hook, unless it is older than `ttl` or was read at a version below
+  // `at_least_version` (a change the caller must see happened since).
+  std::shared_ptr<const CachedHook> Find(const std::string& tenant, const std::string& id,
+                                         long long at_least_version, absl::Time now) const;
+  void Put(const std::string& tenant, const std::string& id,
+           std::shared_ptr<const CachedHook> hook);
   void InvalidateAll();
-  // Drops every cached hook whose key contains `tenant_tag` ("{<tenant>}:").
-  void InvalidateTenant(const std::string& tenant_tag);
+  void InvalidateTenant(const std::string& tenant);
 
  private:
+  using Hooks = absl::flat_hash_map<std::string, std::shared_ptr<const CachedHook>>;
   const absl::Duration ttl_;
   mutable std::mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<const CachedHook>> hooks_;
+  absl::flat_hash_map<std::string, Hooks> tenants_;
 };
 
-// Events by Redis key; holds at most `capacity_bytes` of stored events, evicting the oldest
-// inserted (payloads go up to the registry's limit, so a count would not bound memory).
-// Events never change, so entries need no expiry. Thread-safe.
+// Events by tenant and id; holds at most `capacity_bytes` of stored events, evicting the
+// oldest inserted (payloads go up to the registry's limit, so a count would not bound
+// memory). Events never change, so entries need no expiry. Thread-safe.
 class EventCache {
  public:
   explicit EventCache(size_t capacity_bytes) : capacity_bytes_(capacity_bytes) {}

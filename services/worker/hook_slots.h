@@ -12,25 +12,39 @@
 
 namespace hookrelay::worker {
 
-// Limits the requests in flight to each hook, so one slow or dead endpoint cannot take every
-// slot of the worker. A job over the limit waits in its hook's queue and starts when a
-// request of that hook finishes. A hook at its limit that has not finished a request for
-// `slow_after` is stalled: its queued jobs are handed back (TakeStalled) and new ones are
-// refused (kDefer), to be retried a little later. A busy but healthy hook keeps finishing
-// requests, so its jobs queue instead of churning. Thread-safe.
+// Keeps one slow, dead or busy endpoint from holding up the others. At most `per_hook`
+// requests are in flight to a hook; up to `queue_per_hook` more wait in the hook's queue and
+// start as its requests finish; any more are put off (kDefer: back to the retry set for a
+// second), so one hook holds at most per_hook + queue_per_hook of the worker's read window
+// and the reader always has room for other hooks. A busy but healthy hook keeps finishing
+// requests, and the reader reads no faster than the window empties, so its jobs queue rather
+// than churn. A hook at its limit that finished nothing for `stalled_after` is stalled: its
+// queue is handed back (TakeStalled) and new jobs are put off for as long as it has been
+// stalled (at least a second, at most `max_defer`), so a dead endpoint's backlog costs a few
+// Redis writes rather than the window. A job queued longer than `max_wait` is handed back
+// too: its stream entry must be recorded well within the visibility timeout, or another
+// worker would reclaim and send it as well. Times come from the caller's clock. Thread-safe.
 class HookSlots {
  public:
-  HookSlots(int per_hook, absl::Duration slow_after)
-      : per_hook_(per_hook), slow_after_(slow_after) {}
+  struct Options {
+    int per_hook = 32;
+    int queue_per_hook = 32;
+    absl::Duration stalled_after = absl::Seconds(1);
+    absl::Duration max_defer = absl::Seconds(30);
+    absl::Duration max_wait = absl::Seconds(15);
+  };
+  explicit HookSlots(Options options) : options_(options) {}
 
   enum class Admit { kGo, kQueued, kDefer };
   // kGo: a slot is taken, the caller starts `job`. kQueued: `job` was moved into the hook's
-  // queue. kDefer: the hook is stalled; `job` stays with the caller.
+  // queue. kDefer: the hook is stalled or its queue full; `job` stays with the caller, its
+  // defer_for set to how long to put it off.
   Admit Acquire(const std::string& key, std::unique_ptr<Job>& job, absl::Time now);
   // Frees a slot of `key`. Returns the hook's next queued job, which takes over the slot,
   // or nullptr.
   std::unique_ptr<Job> Release(const std::string& key, absl::Time now);
-  // Removes and returns the queued jobs of stalled hooks.
+  // Removes and returns the queued jobs of stalled hooks and those queued longer than
+  // max_wait, their defer_for set.
   std::vector<std::unique_ptr<Job>> TakeStalled(absl::Time now);
   // Removes and returns every queued job (shutdown).
   std::vector<std::unique_ptr<Job>> TakeAll();
@@ -42,11 +56,11 @@ class HookSlots {
     std::deque<std::unique_ptr<Job>> queued;
   };
   bool Stalled(const Load& l, absl::Time now) const {
-    return l.active >= per_hook_ && now - l.last_progress >= slow_after_;
+    return l.active >= options_.per_hook && now - l.last_progress >= options_.stalled_after;
   }
+  absl::Duration DeferFor(const Load& l, absl::Time now) const;
 
-  const int per_hook_;
-  const absl::Duration slow_after_;
+  const Options options_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, Load> hooks_;
 };

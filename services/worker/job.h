@@ -8,7 +8,8 @@
 #include "hookrelay/v1/delivery.pb.h"
 #include "hookrelay/v1/resources.pb.h"
 #include "libs/http/sender.h"
-#include "libs/queue/task_stream.h"
+#include "libs/queue/task_queue.h"
+#include "libs/store/hook_health.h"
 #include "services/worker/caches.h"
 #include "services/worker/outcome.h"
 
@@ -24,7 +25,8 @@ struct Job {
     kRenderFailed,     // the hook's format or signer cannot produce this request
     kPoison,           // the entry does not hold a DeliveryTask
     kTooManyReclaims,  // handed out more than max_reclaims + 1 times
-    kDeferred,         // its hook already had max_in_flight_per_hook requests out
+    kDeferred,         // its hook was stalled or had too many queued; `defer_for` says how long
+    kHandBack,         // never finished here (shutdown): back to the stream for another worker
   };
   Kind kind = Kind::kHttp;
   queue::StreamEntry entry;
@@ -34,10 +36,14 @@ struct Job {
   std::string error;
   http::HttpResponse response;
   absl::Time started;
+  absl::Time queued_at;  // when it joined its hook's queue (HookSlots)
+  absl::Duration defer_for;
   std::optional<Decision> decision;  // set by the recorder for kHttp
-  // Index in the recorder's EXEC reply of this failed delivery's HINCRBY of the hook's
-  // consecutive failures (the HGET of its failing-since follows two later); -1 if none.
-  int health_reply = -1;
+  // Set by the recorder for a failed delivery: its hook's health after it.
+  std::optional<store::HealthFailure> health;
+
+  // "<tenant>/<hook id>": the hook's key in the worker's per-hook state.
+  std::string HookKey() const { return task.tenant() + "/" + task.webhook_id(); }
 };
 
 }  // namespace hookrelay::worker

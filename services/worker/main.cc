@@ -1,4 +1,4 @@
-// delivery-worker: delivers webhook tasks from the Redis stream. Flags also read
+// delivery-worker: delivers webhook tasks from the Redis streams. Flags also read
 // HOOKRELAY_<FLAG> environment variables; see README "Configuration".
 #include <unistd.h>
 
@@ -10,19 +10,26 @@
 #include "absl/strings/str_split.h"
 #include "libs/core/flags.h"
 #include "libs/core/shutdown.h"
+#include "libs/queue/migrate.h"
 #include "libs/telemetry/admin_server.h"
 #include "libs/telemetry/log.h"
 #include "services/worker/worker.h"
 
-ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[:password@]host:port[/db]");
+ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379",
+          "redis://[[user]:password@]host:port[/db]");
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9092", "/metrics, /healthz, /readyz");
 ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Prefix of every Redis key");
+ABSL_FLAG(int, shards, hookrelay::store::KeySchema::kDefaultShards,
+          "Shards of the Redis keyspace; the same for every registry and worker of a deployment");
+ABSL_FLAG(bool, migrate_layout, false,
+          "Convert a Redis holding the unsharded layout of earlier releases, then exit (stop "
+          "every old registry and worker first)");
 ABSL_FLAG(int, max_in_flight, 256, "HTTP requests in flight per worker");
 ABSL_FLAG(int, senders, 1,
-          "HTTP sender threads (each with its own connections and epoll loop); one costs "
-          "~17 us of CPU per request, so more help only past ~40k requests/s per worker");
+          "HTTP sender threads (each with its own connections and epoll loop); more help only "
+          "when one sender thread is saturated");
 ABSL_FLAG(int, max_in_flight_per_hook, 32, "HTTP requests in flight to one webhook");
-ABSL_FLAG(int, batch_size, 128, "Stream entries read per XREADGROUP");
+ABSL_FLAG(int, batch_size, 128, "Stream entries one read of a busy shard brings at most");
 ABSL_FLAG(std::string, allow_cidrs, "", "Comma-separated CIDRs exempt from the SSRF guard");
 ABSL_FLAG(bool, allow_http, false, "Allow plain http:// targets");
 ABSL_FLAG(std::string, ca_file, "",
@@ -40,6 +47,58 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace hr = hookrelay;
 
+namespace {
+
+hr::worker::WorkerOptions OptionsFromFlags() {
+  char host[256] = "worker";
+  gethostname(host, sizeof(host) - 1);
+  hr::worker::WorkerOptions o;
+  o.redis.url = absl::GetFlag(FLAGS_redis_url);
+  o.key_prefix = absl::GetFlag(FLAGS_key_prefix);
+  o.shards = absl::GetFlag(FLAGS_shards);
+  // Unique per process, so a restarted worker reclaims what its previous life left pending.
+  o.consumer_name = absl::GetFlag(FLAGS_consumer_name);
+  absl::StrAppend(&o.consumer_name, o.consumer_name.empty() ? host : "", "-", getpid(), "-",
+                  absl::Uniform<uint32_t>(absl::BitGen(), 0, 1u << 20));
+  o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  o.senders = absl::GetFlag(FLAGS_senders);
+  o.batch_size = absl::GetFlag(FLAGS_batch_size);
+  o.record_linger = absl::GetFlag(FLAGS_record_linger);
+  o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  o.allow_cidrs = absl::StrSplit(absl::GetFlag(FLAGS_allow_cidrs), ',', absl::SkipEmpty());
+  o.sender.allow_http = absl::GetFlag(FLAGS_allow_http);
+  o.sender.ca_file = absl::GetFlag(FLAGS_ca_file);
+  o.dispatch.slots.per_hook = absl::GetFlag(FLAGS_max_in_flight_per_hook);
+  o.dispatch.slots.queue_per_hook = o.dispatch.slots.per_hook;
+  o.dispatch.max_reclaims = absl::GetFlag(FLAGS_max_reclaims);
+  o.health.disable_after_failures = absl::GetFlag(FLAGS_disable_after_failures);
+  o.health.disable_after = absl::GetFlag(FLAGS_disable_after);
+  o.health.retention = absl::GetFlag(FLAGS_retention);
+  o.maintain.visibility_timeout = absl::GetFlag(FLAGS_visibility_timeout);
+  return o;
+}
+
+// --migrate_layout: converts an unsharded Redis, logs what moved; exit status 0 or 1.
+int MigrateLayout(const hr::worker::WorkerOptions& o) {
+  const hr::store::KeySchema keys(o.key_prefix, o.shards);
+  auto conn = hr::store::RedisConnection::Connect(o.redis);
+  auto report = conn.ok() ? hr::queue::MigrateLegacyLayout(**conn, keys)
+                          : absl::StatusOr<hr::queue::MigrationReport>(conn.status());
+  if (!report.ok()) {
+    hr::telemetry::LogError("layout migration failed", {{"error", report.status().ToString()}});
+    return 1;
+  }
+  hr::telemetry::LogInfo("layout migrated", {{"shards", o.shards},
+                                             {"tenant_keys", report->tenant_keys},
+                                             {"api_keys", report->api_keys},
+                                             {"tasks", report->tasks},
+                                             {"retries", report->retries},
+                                             {"dropped", report->dropped}});
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   hr::core::BlockShutdownSignals();
   if (absl::Status st = hr::core::ParseFlagsWithEnvironment(argc, argv, "delivery-worker", nullptr);
@@ -53,32 +112,8 @@ int main(int argc, char** argv) {
     std::cerr << st.message() << "\n";
     return 2;
   }
-  char host[256] = "worker";
-  gethostname(host, sizeof(host) - 1);
-  std::string name = absl::GetFlag(FLAGS_consumer_name);
-  // Unique per process, so a restarted worker reclaims what its previous life left pending.
-  absl::StrAppend(&name, name.empty() ? host : "", "-", getpid(), "-",
-                  absl::Uniform<uint32_t>(absl::BitGen(), 0, 1u << 20));
-
-  hr::worker::WorkerOptions o;
-  o.redis_url = absl::GetFlag(FLAGS_redis_url);
-  o.key_prefix = absl::GetFlag(FLAGS_key_prefix);
-  o.consumer_name = name;
-  o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  o.max_in_flight_per_hook = absl::GetFlag(FLAGS_max_in_flight_per_hook);
-  o.senders = absl::GetFlag(FLAGS_senders);
-  o.batch_size = absl::GetFlag(FLAGS_batch_size);
-  o.allow_cidrs = absl::StrSplit(absl::GetFlag(FLAGS_allow_cidrs), ',', absl::SkipEmpty());
-  o.allow_http = absl::GetFlag(FLAGS_allow_http);
-  o.ca_file = absl::GetFlag(FLAGS_ca_file);
-  o.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
-  o.record_linger = absl::GetFlag(FLAGS_record_linger);
-  o.visibility_timeout = absl::GetFlag(FLAGS_visibility_timeout);
-  o.max_reclaims = absl::GetFlag(FLAGS_max_reclaims);
-  o.disable_after_failures = absl::GetFlag(FLAGS_disable_after_failures);
-  o.disable_after = absl::GetFlag(FLAGS_disable_after);
-  o.retention = absl::GetFlag(FLAGS_retention);
-
+  hr::worker::WorkerOptions o = OptionsFromFlags();
+  if (absl::GetFlag(FLAGS_migrate_layout)) return MigrateLayout(o);
   auto registry = std::make_shared<prometheus::Registry>();
   hr::worker::WorkerMetrics metrics(*registry);
   auto worker = hr::worker::Worker::Create(o, hr::core::Clock::Real(), metrics);

@@ -1,41 +1,25 @@
 #include "services/worker/worker.h"
 
 #include <algorithm>
-#include <optional>
 
-#include "absl/strings/str_cat.h"
-#include "hookrelay/v1/delivery.pb.h"
 #include "libs/core/thread_name.h"
-#include "libs/render/renderer.h"
-#include "libs/store/delivery_store.h"
-#include "libs/store/subscriber.h"
+#include "libs/store/layout.h"
 #include "libs/telemetry/log.h"
-#include "services/worker/job.h"
-#include "services/worker/outcome.h"
 
 namespace hookrelay::worker {
 
-using telemetry::LogField;
-using telemetry::LogLevel;
-
 absl::Status WorkerOptions::Validate() const {
+  if (absl::Status st = redis.Validate(); !st.ok()) return st;
+  if (absl::Status st = store::ValidateShards(shards); !st.ok()) return st;
+  if (consumer_name.empty()) return absl::InvalidArgumentError("consumer_name: must be set");
   if (max_in_flight < 1) return absl::InvalidArgumentError("max_in_flight: must be positive");
   if (senders < 1 || senders > 64) return absl::InvalidArgumentError("senders: must be in [1, 64]");
-  if (max_in_flight_per_hook < 1) {
-    return absl::InvalidArgumentError("max_in_flight_per_hook: must be positive");
-  }
   if (batch_size < 1 || batch_size > 10000) {
     return absl::InvalidArgumentError("batch_size: must be in [1, 10000]");
   }
-  if (visibility_timeout < absl::Seconds(1)) {
-    return absl::InvalidArgumentError("visibility_timeout: at least 1s");
-  }
-  if (max_reclaims < 0) return absl::InvalidArgumentError("max_reclaims: must be >= 0");
-  if (disable_after_failures < 0) {
-    return absl::InvalidArgumentError("disable_after_failures: must be >= 0");
-  }
-  if (disable_after < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("disable_after: must not be negative");
+  if (read_block < absl::Milliseconds(1) || read_block >= redis.command_timeout) {
+    return absl::InvalidArgumentError(
+        "read_block: must be at least 1ms and below the command timeout");
   }
   if (record_linger < absl::ZeroDuration() || record_linger > absl::Seconds(1)) {
     return absl::InvalidArgumentError("record_linger: must be in [0, 1s]");
@@ -43,24 +27,41 @@ absl::Status WorkerOptions::Validate() const {
   if (drain_timeout < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("drain_timeout: must not be negative");
   }
-  if (consumer_name.empty()) return absl::InvalidArgumentError("consumer_name: must be set");
-  store::RedisOptions redis;
-  redis.url = redis_url;
-  return redis.Validate();
+  if (absl::Status st = dispatch.Validate(); !st.ok()) return st;
+  if (absl::Status st = health.Validate(); !st.ok()) return st;
+  return maintain.Validate();
 }
+
+namespace {
+
+queue::TaskReaderOptions ReaderOptions(const WorkerOptions& o) {
+  queue::TaskReaderOptions r;
+  r.redis = o.redis;
+  r.consumer = o.consumer_name;
+  r.batch_size = o.batch_size;
+  r.block = o.read_block;
+  // Quiet shards' reads together may bring half a window beyond it.
+  r.quiet_batch = std::clamp(o.max_in_flight / (2 * o.shards), 1, std::min(8, o.batch_size));
+  return r;
+}
+
+}  // namespace
 
 Worker::Worker(WorkerOptions options, core::Clock& clock, WorkerMetrics& metrics)
     : options_(std::move(options)),
       clock_(clock),
       metrics_(metrics),
-      keys_(options_.key_prefix),
-      probe_pool_(store::RedisOptions{.url = options_.redis_url}, 2),
+      keys_(options_.key_prefix, options_.shards),
+      probe_pool_(options_.redis, 2),
       hook_store_(probe_pool_, keys_),
-      event_store_(probe_pool_, keys_, store::EventStoreOptions{.retention = options_.retention}),
-      publisher_(hook_store_, event_store_, clock_),
-      hooks_(options_.hook_cache_ttl),
-      slots_(options_.max_in_flight_per_hook, options_.stalled_hook_after),
-      events_(options_.event_cache_bytes) {}
+      fan_out_(probe_pool_, keys_,
+               store::EventStoreOptions{.retention = options_.health.retention}),
+      publisher_(hook_store_, fan_out_, clock_),
+      dispatcher_(options_.dispatch, keys_, clock_, *this, *this),
+      health_(options_.health, keys_, clock_, hook_store_, publisher_, dispatcher_.hooks(),
+              metrics_),
+      recorder_(keys_, options_.consumer_name, clock_, rng_, health_, metrics_),
+      reader_(keys_, ReaderOptions(options_)) {}
 
 Worker::~Worker() { Shutdown(); }
 
@@ -69,14 +70,14 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, co
   if (absl::Status st = options.Validate(); !st.ok()) return st;
   auto guard = http::AddressGuard::Create(options.allow_cidrs);
   if (!guard.ok()) return guard.status();
+  options.sender.max_in_flight = options.max_in_flight;
+  // A job waits in its hook's queue a quarter of the visibility timeout at most (then it is
+  // put off, before another worker could reclaim it).
+  options.dispatch.slots.max_wait =
+      std::min(options.dispatch.slots.max_wait, options.maintain.visibility_timeout / 4);
   std::unique_ptr<Worker> w(new Worker(std::move(options), clock, metrics));
-  http::SenderOptions sender;
-  sender.max_in_flight = w->options_.max_in_flight;
-  sender.allow_http = w->options_.allow_http;
-  sender.ca_file = w->options_.ca_file;
-  sender.user_agent = w->options_.user_agent;
   for (int i = 0; i < w->options_.senders; ++i) {
-    auto s = http::HttpSender::Start(sender, *guard);
+    auto s = http::HttpSender::Start(w->options_.sender, *guard);
     if (!s.ok()) return s.status();
     w->senders_.push_back(*std::move(s));
   }
@@ -84,29 +85,23 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, co
 }
 
 absl::Status Worker::Start() {
-  store::RedisOptions redis{.url = options_.redis_url};
-  auto conn = store::RedisConnection::Connect(redis);
+  auto conn = store::RedisConnection::Connect(options_.redis);
   if (!conn.ok()) return conn.status();
-  queue::TaskStream stream(**conn, keys_, options_.consumer_name);
-  if (absl::Status st = stream.EnsureGroup(); !st.ok()) return st;
-  reader_ = std::thread([this] {
-    core::NameThisThread("hr-reader");
-    ReadLoop();
-  });
-  recorder_ = std::thread([this] {
-    core::NameThisThread("hr-recorder");
-    RecordLoop();
-  });
-  maintainer_ = std::thread([this] {
-    core::NameThisThread("hr-maintainer");
-    MaintainLoop();
-  });
-  subscriber_ = std::thread([this] {
-    core::NameThisThread("hr-subscriber");
-    SubscribeLoop();
-  });
+  if (absl::Status st = store::EnsureLayout(**conn, keys_); !st.ok()) return st;
+  if (absl::Status st = queue::TaskQueue(**conn, keys_).EnsureGroups(); !st.ok()) return st;
+  auto start = [](const char* name, auto loop) {
+    return std::thread([name, loop] {
+      core::NameThisThread(name);
+      loop();
+    });
+  };
+  reader_thread_ = start("hr-reader", [this] { ReadLoop(); });
+  recorder_thread_ = start("hr-recorder", [this] { RecordLoop(); });
+  maintainer_thread_ = start("hr-maintainer", [this] { MaintainLoop(); });
+  subscriber_thread_ = start("hr-subscriber", [this] { SubscribeLoop(); });
   telemetry::LogInfo("worker started", {{"consumer", options_.consumer_name},
-                                        {"max_in_flight", options_.max_in_flight}});
+                                        {"max_in_flight", options_.max_in_flight},
+                                        {"shards", keys_.shards()}});
   return absl::OkStatus();
 }
 
@@ -125,18 +120,16 @@ bool Worker::WaitUnlessStopping(absl::Duration d) {
 void Worker::Shutdown() {
   if (stopping_.exchange(true)) return;
   stop_cv_.notify_all();
-  room_cv_.notify_all();
-  if (reader_.joinable()) reader_.join();
-  if (maintainer_.joinable()) maintainer_.join();
-  if (subscriber_.joinable()) subscriber_.join();
+  reader_.Wake();
+  if (reader_thread_.joinable()) reader_thread_.join();
+  if (maintainer_thread_.joinable()) maintainer_thread_.join();
+  if (subscriber_thread_.joinable()) subscriber_thread_.join();
   int sending = 0;
   for (const auto& s : senders_) sending += s->InFlight();
   telemetry::LogInfo("worker draining", {{"in_flight", sending}});
-  for (std::unique_ptr<Job>& job : slots_.TakeAll()) {  // queued, never sent: hand back
-    job->response.failure = http::FailureKind::kAborted;
-    Complete(std::move(job));
-  }
-  // Aborted requests are handed back. The senders drain together, against one deadline.
+  HandBack(dispatcher_.TakeQueued());  // queued, never sent
+  // Requests still out at the deadline are aborted and handed back. The senders drain
+  // together, against one deadline (real time: it bounds how long the process takes to stop).
   const absl::Time drain_deadline = absl::Now() + options_.drain_timeout;
   for (const auto& s : senders_) {
     s->Stop(std::max(absl::ZeroDuration(), drain_deadline - absl::Now()));
@@ -146,69 +139,46 @@ void Worker::Shutdown() {
     recorder_stop_ = true;
   }
   done_cv_.notify_all();
-  if (recorder_.joinable()) recorder_.join();
+  if (recorder_thread_.joinable()) recorder_thread_.join();
   telemetry::LogInfo("worker stopped");
 }
 
-// Listens for hook changes (the registry publishes the tenant on every change) and drops
-// that tenant's cached hooks; after a reconnect, when messages may have been missed, drops
-// them all.
-void Worker::SubscribeLoop() {
-  store::Subscriber sub(store::RedisOptions{.url = options_.redis_url},
-                        keys_.HooksChangedChannel());
-  while (!stopping_) {
-    absl::Status st = sub.Poll(
-        absl::Milliseconds(200),
-        [this](const std::string& tenant) {
-          hooks_.InvalidateTenant(absl::StrCat("{", tenant, "}:"));
-        },
-        [this] { hooks_.InvalidateAll(); });
-    if (!st.ok()) WaitUnlessStopping(absl::Milliseconds(500));
+void Worker::HandBack(std::vector<std::unique_ptr<Job>> jobs) {
+  for (std::unique_ptr<Job>& job : jobs) {
+    job->kind = Job::Kind::kHandBack;
+    Finish(std::move(job));
   }
 }
 
-void Worker::ReadLoop() {
-  std::unique_ptr<store::RedisConnection> conn;
-  absl::Duration backoff = absl::Milliseconds(100);
-  std::vector<std::unique_ptr<Job>> spent;
-  while (!stopping_) {
-    int room = 0;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      // Reads wait for room for a useful batch (a quarter of the window), not for a single
-      // freed slot: under load, fewer and larger XREADGROUPs.
-      const int want = std::max(1, std::min(options_.batch_size, options_.max_in_flight / 4));
-      room_cv_.wait(lock, [&] {
-        return stopping_ || in_flight_ == 0 || options_.max_in_flight - in_flight_ >= want;
-      });
-      room = options_.max_in_flight - in_flight_;
-      spent.swap(spent_);
-    }
-    spent.clear();  // here, not under the lock
-    if (stopping_) break;
-    if (conn == nullptr) {
-      auto c = store::RedisConnection::Connect(store::RedisOptions{.url = options_.redis_url});
-      if (!c.ok()) {
-        telemetry::LogEvery(10, LogLevel::kError, "redis unavailable",
-                            {{"error", c.status().ToString()}});
-        WaitUnlessStopping(backoff);
-        backoff = std::min(backoff * 2, absl::Seconds(2));
-        continue;
-      }
-      conn = *std::move(c);
-    }
-    queue::TaskStream stream(*conn, keys_, options_.consumer_name);
-    auto entries = stream.Read(std::min(room, options_.batch_size), options_.read_block);
-    if (!entries.ok()) {
-      telemetry::LogEvery(10, LogLevel::kError, "stream read failed",
-                          {{"error", entries.status().ToString()}});
-      WaitUnlessStopping(backoff);
-      backoff = std::min(backoff * 2, absl::Seconds(2));
-      continue;
-    }
-    backoff = absl::Milliseconds(100);
-    if (!entries->empty()) Dispatch(*std::move(entries), *conn);
+void Worker::Submit(http::HttpRequest request, http::HttpSender::Completion done) {
+  http::HttpSender& sender =
+      *senders_[next_sender_.fetch_add(1, std::memory_order_relaxed) % senders_.size()];
+  sender.Submit(std::move(request), std::move(done));
+}
+
+void Worker::Finish(std::unique_ptr<Job> job) {
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // The recorder waits only on an empty queue; while it writes a batch, completions
+    // just pile up for its next one.
+    wake = done_.empty();
+    done_.push_back(std::move(job));
   }
+  if (wake) done_cv_.notify_one();
+}
+
+int Worker::Room() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return options_.max_in_flight - in_flight_;
+}
+
+std::unique_ptr<store::RedisConnection> Worker::Connect(const char* what) {
+  auto c = store::RedisConnection::Connect(options_.redis);
+  if (c.ok()) return *std::move(c);
+  telemetry::LogEvery(10, telemetry::LogLevel::kError, "redis unavailable",
+                      {{"for", what}, {"error", c.status().ToString()}});
+  return nullptr;
 }
 
 }  // namespace hookrelay::worker

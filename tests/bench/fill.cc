@@ -11,14 +11,16 @@
 #include "absl/flags/parse.h"
 #include "absl/time/clock.h"
 #include "libs/core/clock.h"
+#include "libs/queue/fan_out.h"
 #include "libs/queue/publisher.h"
-#include "libs/store/event_store.h"
 #include "libs/store/hook_store.h"
+#include "libs/store/keys.h"
 #include "libs/store/redis_pool.h"
 #include "tests/bench/payload.h"
 
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "Redis to fill");
 ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Redis key prefix");
+ABSL_FLAG(int, shards, hookrelay::store::KeySchema::kDefaultShards, "as the services' --shards");
 ABSL_FLAG(std::string, tenant, "bench", "tenant whose hooks receive the events");
 ABSL_FLAG(std::string, type, "bench.event", "event type");
 ABSL_FLAG(int64_t, count, 200000, "events to publish");
@@ -33,10 +35,10 @@ namespace hr = hookrelay;
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   hr::store::RedisPool pool({.url = absl::GetFlag(FLAGS_redis_url)});
-  const hr::store::KeySchema keys(absl::GetFlag(FLAGS_key_prefix));
+  const hr::store::KeySchema keys(absl::GetFlag(FLAGS_key_prefix), absl::GetFlag(FLAGS_shards));
   hr::store::HookStore hooks(pool, keys);
-  hr::store::EventStore events(pool, keys, hr::store::EventStoreOptions{});
-  hr::queue::Publisher publisher(hooks, events, hr::core::Clock::Real(),
+  hr::queue::FanOut fan_out(pool, keys, hr::store::EventStoreOptions{});
+  hr::queue::Publisher publisher(hooks, fan_out, hr::core::Clock::Real(),
                                  static_cast<size_t>(absl::GetFlag(FLAGS_inline_event_bytes)));
   hr::bench::Payload payload(absl::GetFlag(FLAGS_payload_bytes));
 

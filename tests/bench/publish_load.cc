@@ -47,6 +47,7 @@ ABSL_FLAG(int, payload_bytes, 1024, "event payload size");
 ABSL_FLAG(int, max_outstanding, 20000, "open loop: calls outstanding at most (more: 'behind')");
 ABSL_FLAG(std::string, redis_url, "", "sample the stream backlog in this Redis");
 ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Redis key prefix");
+ABSL_FLAG(int, shards, hookrelay::store::KeySchema::kDefaultShards, "as the services' --shards");
 ABSL_FLAG(int, create_hooks, 0, "setup: create this many webhooks, then exit");
 ABSL_FLAG(std::string, hook_url, "", "setup: the webhooks' URL");
 
@@ -80,7 +81,8 @@ class BacklogSampler {
       return;
     }
     thread_ = std::thread([this, c = std::shared_ptr(*std::move(conn))] {
-      const hookrelay::store::KeySchema keys(absl::GetFlag(FLAGS_key_prefix));
+      const hookrelay::store::KeySchema keys(absl::GetFlag(FLAGS_key_prefix),
+                                             absl::GetFlag(FLAGS_shards));
       while (!stop_) {
         const long long b = Sample(*c, keys);
         if (b >= 0) {
@@ -102,13 +104,17 @@ class BacklogSampler {
  private:
   static long long Sample(hookrelay::store::RedisConnection& c,
                           const hookrelay::store::KeySchema& keys) {
-    auto r = c.Command({"XINFO", "GROUPS", keys.Stream()});
-    if (!r.ok()) return -1;
+    hookrelay::store::Pipeline p;
+    for (int s = 0; s < keys.shards(); ++s) p.Add({"XINFO", "GROUPS", keys.Stream(s)});
+    auto replies = c.Execute(p);
+    if (!replies.ok()) return -1;
     long long total = 0;
-    for (const auto& g : r->elements) {
-      for (size_t i = 0; i + 1 < g.elements.size(); i += 2) {
-        const std::string& k = g.elements[i].str;
-        if (k == "lag" || k == "pending") total += g.elements[i + 1].integer;
+    for (const auto& r : *replies) {
+      for (const auto& g : r.elements) {
+        for (size_t i = 0; i + 1 < g.elements.size(); i += 2) {
+          const std::string& k = g.elements[i].str;
+          if (k == "lag" || k == "pending") total += g.elements[i + 1].integer;
+        }
       }
     }
     return total;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/store/keys.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/http_receiver.h"
 #include "tests/support/status_matchers.h"
@@ -127,7 +128,8 @@ TEST(ChaosE2eTest, NothingIsLostThroughKillsRestartsAndFlakyReceivers) {
   ASSERT_TRUE(
       WaitFor([&] { return flaky.Unique() >= static_cast<size_t>(kEvents); }, absl::Seconds(180)))
       << "only " << flaky.Unique() << " deliveries arrived";
-  ASSERT_OK_AND_ASSIGN(std::string ids, redis->Command({"KEYS", "hookrelay:{acme}:dlv:*"}));
+  ASSERT_OK_AND_ASSIGN(std::string ids,
+                       redis->Command({"KEYS", store::KeySchema().TenantKey("acme", "dlv:*")}));
   int records = 0, succeeded = 0;
   for (absl::string_view key : absl::StrSplit(ids, '\n')) {
     if (absl::EndsWith(key, ":att")) continue;

@@ -6,12 +6,15 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/signing/standard_signer.h"
+#include "libs/store/keys.h"
 #include "nlohmann/json.hpp"
 #include "tests/e2e/stack.h"
 #include "tests/e2e/verifiers.h"
@@ -149,10 +152,15 @@ TEST_F(DeliveryE2eTest, BadInputIsRefusedNamingTheFieldAndNothingIsWritten) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(st.error_message(), HasSubstr("type"));
 
-  // Only the delivery stream (created empty by the worker) exists.
+  // Only the layout record and the shards' delivery streams (created empty by the worker)
+  // exist.
   ASSERT_OK_AND_ASSIGN(std::string keys, redis_->Command({"KEYS", "*"}));
-  EXPECT_EQ(keys, "hookrelay:stream");
-  EXPECT_THAT(redis_->Command({"XLEN", "hookrelay:stream"}), IsOkAndHolds("0"));
+  const store::KeySchema schema;
+  for (absl::string_view key : absl::StrSplit(keys, '\n')) {
+    if (key == schema.Meta()) continue;
+    EXPECT_TRUE(absl::EndsWith(key, "}:stream")) << key;
+    EXPECT_THAT(redis_->Command({"XLEN", std::string(key)}), IsOkAndHolds("0")) << key;
+  }
 }
 
 TEST_F(DeliveryE2eTest, CallsWithoutAValidKeyAreUnauthenticated) {

@@ -105,6 +105,11 @@ size_t FileSize(const std::string& path) {
 
 }  // namespace
 
+bool RedisServer::ClusterFromEnvironment() {
+  const char* mode = getenv("HOOKRELAY_TEST_REDIS");
+  return mode != nullptr && std::string(mode) == "cluster";
+}
+
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(Options options) {
   HR_ASSIGN_OR_RETURN(std::string dir, MakeTempDir());
   std::unique_ptr<RedisServer> server(new RedisServer(options, std::move(dir)));
@@ -176,12 +181,40 @@ absl::Status RedisServer::Launch(int port) {
                "no", "--protected-mode", "no", "--logfile", LogPath()},
       .output_path = LogPath(),
   };
+  if (options_.cluster) {
+    for (std::string arg : {"--cluster-enabled", "yes", "--cluster-config-file"}) {
+      process_options.args.push_back(arg);
+    }
+    process_options.args.push_back(absl::StrCat(dir_, "/nodes.conf"));
+    // The cluster bus: by default port + 10000, which may not exist.
+    process_options.args.push_back("--cluster-port");
+    process_options.args.push_back(absl::StrCat(FreeLoopbackPort()));
+  }
   process_.reset();
   HR_ASSIGN_OR_RETURN(process_, Process::Start(std::move(process_options)));
   last_pid_ = process_->pid();
   absl::Status status = WaitUntilReady(log_offset);
+  if (status.ok() && options_.cluster) status = WaitUntilClusterOk();
   if (!status.ok()) process_.reset();
   return status;
+}
+
+absl::Status RedisServer::WaitUntilClusterOk() {
+  auto info = Command({"CLUSTER", "INFO"});
+  if (!info.ok()) return info.status();
+  if (absl::StrContains(*info, "cluster_slots_assigned:0")) {
+    HR_RETURN_IF_ERROR(Command({"CLUSTER", "ADDSLOTSRANGE", "0", "16383"}).status());
+  }
+  const bool ok = WaitFor(
+      [&] {
+        auto i = Command({"CLUSTER", "INFO"});
+        return i.ok() && absl::StrContains(*i, "cluster_state:ok");
+      },
+      kReadyTimeout, absl::Milliseconds(10));
+  if (ok) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("redis-server on port ", port_,
+                                             ": cluster state not ok after ",
+                                             absl::FormatDuration(kReadyTimeout)));
 }
 
 absl::Status RedisServer::WaitUntilReady(size_t log_offset) {

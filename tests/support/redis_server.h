@@ -28,7 +28,13 @@ class RedisServer {
   struct Options {
     // Turns on the append-only file, so that data survives Restart().
     bool append_only = false;
+    // A single-node Redis Cluster (cluster mode on, all 16384 slots on this node), which
+    // refuses commands that span hash slots. Default: HOOKRELAY_TEST_REDIS=cluster in the
+    // environment, so the whole suite can run both ways (tests/run.sh does).
+    bool cluster = ClusterFromEnvironment();
   };
+  // True when HOOKRELAY_TEST_REDIS=cluster.
+  static bool ClusterFromEnvironment();
 
   // Starts redis-server (from PATH) and waits until it answers PING. Returns NOT_FOUND if
   // there is no redis-server, or an error with the tail of its log if it does not come up
@@ -42,6 +48,8 @@ class RedisServer {
   ~RedisServer();
 
   int port() const { return port_; }
+  // Whether this server runs in cluster mode.
+  bool cluster() const { return options_.cluster; }
   // "redis://127.0.0.1:<port>".
   std::string url() const;
   // The server's pid (the last one's after Stop()).
@@ -71,6 +79,9 @@ class RedisServer {
   // Starts redis-server on `port` and waits until it answers PING.
   absl::Status Launch(int port);
   absl::Status WaitUntilReady(size_t log_offset);
+  // Cluster mode: assigns every slot to this node (unless its nodes.conf did) and waits
+  // until the cluster reports ok.
+  absl::Status WaitUntilClusterOk();
   std::string LogPath() const;
   // The log written since `offset`, at most its last few KiB.
   std::string LogTail(size_t offset) const;

@@ -114,7 +114,7 @@ TEST_F(PublishBatcherTest, ConcurrentCallersEachGetTheirOwnEventAndShareRoundTri
     ASSERT_OK_AND_ASSIGN(v1::Event e, events_.Get("acme", answers[n].result->event_id()));
     EXPECT_EQ(e.payload(), Event(n).payload());
   }
-  EXPECT_EQ(redis_->Command({"XLEN", keys_.Stream()}).value_or(""),
+  EXPECT_EQ(redis_->Command({"XLEN", keys_.StreamOf("acme")}).value_or(""),
             absl::StrCat(answers.size() + 1));
   // One task per event, written by one transaction per flush, in far fewer flushes than
   // events.
@@ -172,7 +172,7 @@ TEST_F(PublishBatcherTest, ACallersBatchIsPublishedWholeBesideQueuedSingleCalls)
     event_ids.insert(a.result->event_id());
   }
   EXPECT_EQ(event_ids.size(), static_cast<size_t>(kBatches * kPerBatch + kSingles));
-  EXPECT_EQ(redis_->Command({"XLEN", keys_.Stream()}).value_or(""),
+  EXPECT_EQ(redis_->Command({"XLEN", keys_.StreamOf("acme")}).value_or(""),
             absl::StrCat(kBatches * kPerBatch + kSingles));
   EXPECT_EQ(batcher.published(), kBatches * kPerBatch + kSingles);
 
@@ -247,7 +247,8 @@ TEST_F(PublishBatcherTest, StopWhileCallersSubmitAnswersEveryCallOnceAndLosesNon
   }
   EXPECT_GT(published, 0);
   // What was answered OK is stored; what was refused is not.
-  EXPECT_EQ(redis_->Command({"XLEN", keys_.Stream()}).value_or(""), absl::StrCat(published));
+  EXPECT_EQ(redis_->Command({"XLEN", keys_.StreamOf("acme")}).value_or(""),
+            absl::StrCat(published));
   Answer late;
   Submit(*batcher, Event(1000), &late);
   ASSERT_TRUE(late.done.HasBeenNotified());

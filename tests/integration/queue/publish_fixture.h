@@ -42,8 +42,9 @@ class PublishFixture : public ::testing::Test {
   store::KeySchema keys_;
   store::RedisPool pool_{store::RedisOptions{.url = redis_->url()}};
   store::HookStore hooks_{pool_, keys_};
-  store::EventStore events_{pool_, keys_, store::EventStoreOptions{}};
-  Publisher publisher_{hooks_, events_, core::Clock::Real()};
+  store::EventStore events_{pool_, keys_};
+  FanOut fan_out_{pool_, keys_, store::EventStoreOptions{}};
+  Publisher publisher_{hooks_, fan_out_, core::Clock::Real()};
 };
 
 }  // namespace hookrelay::queue

@@ -60,7 +60,7 @@ class PublisherTest : public PublishFixture {
     auto conn = pool_.Acquire();
     EXPECT_OK(conn.status());
     if (!conn.ok()) return tasks;
-    auto entries = (*conn)->Command({"XRANGE", keys_.Stream(), "-", "+"});
+    auto entries = (*conn)->Command({"XRANGE", keys_.StreamOf("acme"), "-", "+"});
     EXPECT_OK(entries.status());
     if (!entries.ok()) return tasks;
     for (const store::RedisReply& entry : entries->elements) {
@@ -79,7 +79,7 @@ class PublisherTest : public PublishFixture {
 
   std::string event_id_;
   // As the registry by default.
-  Publisher inlining_{hooks_, events_, core::Clock::Real(), Publisher::kDefaultInlineEventBytes};
+  Publisher inlining_{hooks_, fan_out_, core::Clock::Real(), Publisher::kDefaultInlineEventBytes};
 };
 
 TEST_F(PublisherTest, AnEventForOneHookTravelsInItsTask) {

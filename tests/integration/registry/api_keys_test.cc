@@ -123,7 +123,7 @@ TEST_F(ApiKeysTest, AdminCreatesKeysShownOnceAndStoredAsDigests) {
   EXPECT_THAT(ids, UnorderedElementsAre(tenant_key.id(), publisher.id()));
 
   // Redis holds SHA-256 digests, never a key.
-  EXPECT_THAT(AllKeys(), Contains(absl::StrCat("hookrelay:apikey:", KeyDigest(tenant_key.key()))));
+  EXPECT_THAT(AllKeys(), Contains(keys_.ApiKey(KeyDigest(tenant_key.key()))));
   const std::string records = StoredKeyRecords();
   for (const v1::ApiKey* k : {&tenant_key, &publisher, &admin, &globex}) {
     EXPECT_THAT(records, Not(HasSubstr(k->key())));

@@ -289,8 +289,7 @@ TEST_F(HooksApiTest, UpdateRefusesAnEmptyMask) {
 TEST_F(HooksApiTest, UpdateRefusesAnInvalidValueNamingTheFieldAndWritesNothing) {
   ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(Hook("acme")));
   const v1::Webhook before = Stored(hook);
-  ASSERT_OK_AND_ASSIGN(std::string version_before,
-                       redis_->Command({"GET", "hookrelay:{acme}:version"}));
+  ASSERT_OK_AND_ASSIGN(std::string version_before, redis_->Command({"GET", keys_.Version("acme")}));
   struct Case {
     std::vector<std::string> paths;
     std::function<void(v1::Webhook*)> edit;
@@ -329,7 +328,7 @@ TEST_F(HooksApiTest, UpdateRefusesAnInvalidValueNamingTheFieldAndWritesNothing) 
                 StatusIs(absl::StatusCode::kInvalidArgument, StartsWith(c.field)));
   }
   EXPECT_TRUE(SameHook(Stored(hook), before)) << Stored(hook).DebugString();
-  EXPECT_THAT(redis_->Command({"GET", "hookrelay:{acme}:version"}), IsOkAndHolds(version_before));
+  EXPECT_THAT(redis_->Command({"GET", keys_.Version("acme")}), IsOkAndHolds(version_before));
 }
 
 TEST_F(HooksApiTest, UpdateOfAnUnknownHookIsNotFound) {
@@ -563,7 +562,7 @@ TEST_F(HooksApiWorkerTest, TestWebhookFailureIsNotRetried) {
   EXPECT_EQ(d.attempt_count(), 1);
   EXPECT_THAT(d.attempts(), SizeIs(1));
   EXPECT_FALSE(d.has_next_attempt_time());
-  EXPECT_THAT(redis_->Command({"ZCARD", "hookrelay:retry"}), IsOkAndHolds("0"));
+  EXPECT_THAT(redis_->Command({"ZCARD", keys_.RetrySetOf("acme")}), IsOkAndHolds("0"));
   EXPECT_EQ(receiver->RequestCount(), 1u);
   // A test failure does not count against the hook's health.
   EXPECT_TRUE(Stored(hook).enabled());

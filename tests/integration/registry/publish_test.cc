@@ -93,8 +93,8 @@ TEST_F(PublishTest, OnePublishFansOutToAThousandHooksInOneTransaction) {
                        store::RedisConnection::Connect(store::RedisOptions{.url = redis_->url()}));
   store::Pipeline p;
   for (const std::string& id : resp.delivery_ids()) {
-    p.Add({"HMGET", absl::StrCat("hookrelay:{acme}:dlv:", id), store::dlv::kStatus,
-           store::dlv::kHook, store::dlv::kEvent});
+    p.Add({"HMGET", keys_.Delivery("acme", id), store::dlv::kStatus, store::dlv::kHook,
+           store::dlv::kEvent});
   }
   ASSERT_OK_AND_ASSIGN(std::vector<store::RedisReply> records, conn->Execute(p));
   std::vector<std::string> record_hooks;
@@ -108,7 +108,7 @@ TEST_F(PublishTest, OnePublishFansOutToAThousandHooksInOneTransaction) {
 
   // The stream carries one task per delivery.
   ASSERT_OK_AND_ASSIGN(store::RedisReply entries,
-                       conn->Command({"XRANGE", "hookrelay:stream", "-", "+"}));
+                       conn->Command({"XRANGE", keys_.StreamOf("acme"), "-", "+"}));
   std::vector<std::string> task_deliveries;
   for (const store::RedisReply& e : entries.elements) {
     v1::DeliveryTask task;
@@ -199,9 +199,11 @@ TEST_F(PublishTest, ConcurrentDuplicatesStoreExactlyOneEvent) {
     EXPECT_EQ(event.payload(), absl::StrCat(R"({"t":)", first_thread, "}"));
   }
   // Exactly one event (and one delivery, one task) per key.
-  ASSERT_OK_AND_ASSIGN(std::string events, redis_->Command({"KEYS", "hookrelay:{acme}:evt:*"}));
+  ASSERT_OK_AND_ASSIGN(std::string events,
+                       redis_->Command({"KEYS", keys_.TenantKey("acme", "evt:*")}));
   EXPECT_EQ(std::count(events.begin(), events.end(), '\n') + 1, 3 * 2);  // event + its :dlvs
-  ASSERT_OK_AND_ASSIGN(std::string dlvs, redis_->Command({"KEYS", "hookrelay:{acme}:dlv:*"}));
+  ASSERT_OK_AND_ASSIGN(std::string dlvs,
+                       redis_->Command({"KEYS", keys_.TenantKey("acme", "dlv:*")}));
   EXPECT_EQ(std::count(dlvs.begin(), dlvs.end(), '\n') + 1, 3);
   EXPECT_EQ(StreamLength(), 3);
 }

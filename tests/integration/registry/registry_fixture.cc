@@ -141,13 +141,17 @@ std::vector<std::string> RegistryTest::AllKeys() {
 }
 
 long long RegistryTest::StreamLength() {
-  absl::StatusOr<std::string> len = redis_->Command({"XLEN", "hookrelay:stream"});
-  long long n = -1;
-  EXPECT_OK(len.status());
-  if (len.ok()) {
-    EXPECT_TRUE(absl::SimpleAtoi(*len, &n)) << *len;
+  long long total = 0;
+  for (int s = 0; s < keys_.shards(); ++s) {
+    absl::StatusOr<std::string> len = redis_->Command({"XLEN", keys_.Stream(s)});
+    long long n = -1;
+    EXPECT_OK(len.status());
+    if (len.ok()) {
+      EXPECT_TRUE(absl::SimpleAtoi(*len, &n)) << *len;
+    }
+    total += n;
   }
-  return n;
+  return total;
 }
 
 }  // namespace hookrelay::registry

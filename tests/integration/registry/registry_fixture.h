@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "hookrelay/v1/registry.grpc.pb.h"
 #include "libs/core/clock.h"
+#include "libs/store/keys.h"
 #include "prometheus/registry.h"
 #include "services/registry/auth.h"
 #include "services/registry/grpc_service.h"
@@ -110,10 +111,11 @@ class RegistryTest : public ::testing::Test {
                                      const v1::PublishEventResponse& resp);
   // Every Redis key, sorted.
   std::vector<std::string> AllKeys();
-  // XLEN of the delivery stream.
+  // Entries in every shard's delivery stream.
   long long StreamLength();
 
   inline static std::unique_ptr<testing::RedisServer> redis_;
+  const store::KeySchema keys_;
   std::unique_ptr<RegistryInstance> registry_;
 };
 

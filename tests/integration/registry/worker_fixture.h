@@ -52,13 +52,13 @@ class RegistryWorkerTest : public RegistryTest {
   void StartWorker() {
     auto w = std::make_unique<TestWorker>();
     worker::WorkerOptions o;
-    o.redis_url = redis_->url();
+    o.redis.url = redis_->url();
     o.consumer_name = absl::StrCat("test-worker-", workers_.size());
     o.allow_cidrs = {"127.0.0.0/8"};
-    o.allow_http = true;
+    o.sender.allow_http = true;
     o.read_block = absl::Milliseconds(50);
-    o.maintenance_interval = absl::Milliseconds(20);
-    o.disable_after_failures = 0;
+    o.maintain.interval = absl::Milliseconds(20);
+    o.health.disable_after_failures = 0;
     auto created = worker::Worker::Create(std::move(o), core::Clock::Real(), w->metrics);
     ASSERT_OK(created.status());
     w->worker = *std::move(created);

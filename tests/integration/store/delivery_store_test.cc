@@ -39,21 +39,26 @@ class DeliveryStoreTest : public ::testing::Test {
 
   // Publishes one event of tenant "acme" to hook "wh_1" and returns its delivery id.
   std::string Publish() {
-    PublishPlan plan;
-    plan.expected_version = 0;  // no hooks were created: no version key, read as 0
-    plan.event.set_id(core::NewId(core::kEventIdPrefix, kNow));
-    plan.event.set_tenant("acme");
-    plan.event.set_type("review.created");
-    plan.event.set_payload("{}");
-    PlannedDelivery& d = plan.deliveries.emplace_back();
-    d.delivery_id = core::NewId(core::kDeliveryIdPrefix, kNow);
-    d.hook_id = "wh_1";
-    d.task = "task";
-    auto out = events_.Publish(plan, kNow);
-    EXPECT_OK(out.status());
-    EXPECT_EQ(out.ok() ? out->kind : PublishOutcome::Kind::kStaleVersion,
-              PublishOutcome::Kind::kPublished);
-    return d.delivery_id;
+    v1::Event event;
+    event.set_id(core::NewId(core::kEventIdPrefix, kNow));
+    event.set_tenant("acme");
+    event.set_type("review.created");
+    event.set_payload("{}");
+    const std::vector<NewDelivery> deliveries = {
+        {core::NewId(core::kDeliveryIdPrefix, kNow), "wh_1"}};
+    Pipeline p;
+    absl::flat_hash_set<std::string> indexes;
+    p.Add({"MULTI"});
+    AddPublishWrites(keys_, EventStoreOptions{}, event, deliveries, kNow, &indexes, &p);
+    p.Add({"EXEC"});
+    auto conn = pool_.Acquire();
+    EXPECT_OK(conn.status());
+    if (conn.ok()) {
+      auto replies = (*conn)->Execute(p);
+      EXPECT_OK(replies.status());
+      if (replies.ok()) EXPECT_EQ(replies->back().type, RedisReply::Type::kArray);
+    }
+    return deliveries[0].delivery_id;
   }
 
   // Records one attempt the way the worker's recorder does.
@@ -76,7 +81,6 @@ class DeliveryStoreTest : public ::testing::Test {
   inline static std::unique_ptr<RedisServer> redis_;
   KeySchema keys_;
   RedisPool pool_{RedisOptions{.url = redis_->url()}};
-  EventStore events_{pool_, keys_, EventStoreOptions{}};
   DeliveryStore store_{pool_, keys_};
 };
 

@@ -57,8 +57,7 @@ class HookStoreTest : public ::testing::Test {
     ASSERT_OK(redis_->FlushAll());
     // A tenant's first version is random; start these at 0 so versions count changes.
     for (const char* t : {"acme", "globex"}) {
-      ASSERT_OK(
-          redis_->Command({"SET", absl::StrCat("hookrelay:{", t, "}:version"), "0"}).status());
+      ASSERT_OK(redis_->Command({"SET", keys_.Version(t), "0"}).status());
     }
   }
 
@@ -82,14 +81,17 @@ TEST_F(HookStoreTest, CreateThenGetReturnsTheSameHook) {
 TEST_F(HookStoreTest, CreateWritesTheDocumentedKeysAndBumpsVersion) {
   const v1::Webhook hook = NewHook("fresh");
   ASSERT_OK(store_.Create(hook));
-  const std::string record = absl::StrCat("hookrelay:{fresh}:hook:", hook.id());
+  // As keys.h documents: "<p>{<shard tag>}:t:<tenant>:...".
+  const std::string tenant_keys =
+      absl::StrCat("hookrelay:{", keys_.Tag(keys_.ShardOf("fresh")), "}:t:fresh:");
+  const std::string record = absl::StrCat(tenant_keys, "hook:", hook.id());
   ASSERT_OK_AND_ASSIGN(std::string bytes, redis_->Command({"GET", record}));
   v1::Webhook stored;
   ASSERT_TRUE(stored.ParseFromString(bytes));
   EXPECT_EQ(stored.url(), hook.url());
-  EXPECT_THAT(redis_->Command({"SMEMBERS", "hookrelay:{fresh}:hooks"}), IsOkAndHolds(hook.id()));
+  EXPECT_THAT(redis_->Command({"SMEMBERS", tenant_keys + "hooks"}), IsOkAndHolds(hook.id()));
   // A tenant's first version is random (so a Redis that lost its data cannot repeat it).
-  ASSERT_OK_AND_ASSIGN(std::string version, redis_->Command({"GET", "hookrelay:{fresh}:version"}));
+  ASSERT_OK_AND_ASSIGN(std::string version, redis_->Command({"GET", tenant_keys + "version"}));
   long long v = 0;
   EXPECT_TRUE(absl::SimpleAtoi(version, &v) && v > 1) << version;
 }

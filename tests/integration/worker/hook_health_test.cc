@@ -23,7 +23,7 @@ TEST_F(EndpointHealthTest, HookWhoseDeliveriesKeepFailingIsDisabledAndItsTenantI
   watcher.add_event_types("webhook.disabled");
   ASSERT_OK(registry_->CreateWebhook(watcher).status());
   WorkerOptions options = Options();
-  options.disable_after_failures = 2;
+  options.health.disable_after_failures = 2;
   StartWorker(options);
 
   for (int i = 0; i < 2; ++i) {
@@ -71,7 +71,7 @@ TEST_F(EndpointHealthTest, ASuccessResetsTheFailureCount) {
   once.set_jitter_percent(0);
   const v1::Webhook hook = CreateHook(flaky->Url("/f"), once);
   WorkerOptions options = Options();
-  options.disable_after_failures = 2;
+  options.health.disable_after_failures = 2;
   StartWorker(options);
   const std::string first = Publish();
   WaitForStatus(first, v1::DELIVERY_STATUS_RETRY_SCHEDULED, 1);
@@ -108,7 +108,7 @@ TEST_F(WorkerTest, DeadEndpointDoesNotSlowDeliveriesToAHealthyOne) {
   CreateHook(healthy->Url("/ok"));
   WorkerOptions options = Options();
   options.max_in_flight = 64;
-  options.max_in_flight_per_hook = 16;
+  options.dispatch.slots.per_hook = 16;
   StartWorker(options);
 
   auto publish = [&](const std::string& type, int n) {
@@ -127,9 +127,7 @@ TEST_F(WorkerTest, DeadEndpointDoesNotSlowDeliveriesToAHealthyOne) {
   publish("order.created", 300);
   ASSERT_TRUE(healthy->WaitForRequests(300, kWait))
       << healthy->RequestCount() << " healthy, " << dead->RequestCount() << " dead; stream "
-      << redis_->Command({"XLEN", "hookrelay:stream"}).value_or("?") << ", retry set "
-      << redis_->Command({"ZCARD", "hookrelay:retry"}).value_or("?") << ", pending "
-      << redis_->Command({"XPENDING", "hookrelay:stream", "workers"}).value_or("?");
+      << StreamLength() << ", retry set " << RetrySetSize() << ", pending " << PendingCount();
   const absl::Duration took = absl::Now() - start;
   std::cout << "300 healthy deliveries beside a dead endpoint took " << took << "\n";
   // Without isolation they would queue behind 5 s timeouts; with it they take well under.

@@ -83,12 +83,13 @@ class WorkerTest : public ::testing::Test {
   // The options the issue prescribes for tests, with short polling intervals.
   WorkerOptions Options() {
     WorkerOptions o;
-    o.redis_url = redis_->url();
+    o.redis.url = redis_->url();
     o.consumer_name = absl::StrCat("test-worker-", workers_.size());
     o.allow_cidrs = {"127.0.0.0/8"};
-    o.allow_http = true;
+    o.sender.allow_http = true;
     o.read_block = absl::Milliseconds(50);
-    o.maintenance_interval = absl::Milliseconds(20);
+    o.maintain.interval = absl::Milliseconds(20);
+    o.maintain.gauge_interval = absl::ZeroDuration();
     return o;
   }
 
@@ -173,23 +174,26 @@ class WorkerTest : public ::testing::Test {
     }
     return n;
   }
-  long long StreamLength() { return Integer({"XLEN", keys_.Stream()}); }
+  // The stream, group and retry set of kTenant's shard.
+  std::string Stream() const { return keys_.StreamOf(kTenant); }
+  std::string RetrySet() const { return keys_.RetrySetOf(kTenant); }
+  long long StreamLength() { return Integer({"XLEN", Stream()}); }
   long long PendingCount() {
-    return Integer({"XPENDING", keys_.Stream(), std::string(store::KeySchema::kGroup)});
+    return Integer({"XPENDING", Stream(), std::string(store::KeySchema::kGroup)});
   }
-  long long RetrySetSize() { return Integer({"ZCARD", keys_.RetrySet()}); }
+  long long RetrySetSize() { return Integer({"ZCARD", RetrySet()}); }
   // Retries due at or after `t`.
   long long RetriesDueFrom(absl::Time t) {
-    return Integer({"ZCOUNT", keys_.RetrySet(), std::to_string(absl::ToUnixMillis(t)), "+inf"});
+    return Integer({"ZCOUNT", RetrySet(), std::to_string(absl::ToUnixMillis(t)), "+inf"});
   }
   void CreateGroup() {
-    ASSERT_OK(redis_->Command({"XGROUP", "CREATE", keys_.Stream(),
-                               std::string(store::KeySchema::kGroup), "0", "MKSTREAM"}));
+    ASSERT_OK(redis_->Command(
+        {"XGROUP", "CREATE", Stream(), std::string(store::KeySchema::kGroup), "0", "MKSTREAM"}));
   }
   // Reads every new entry as a consumer that then dies without acknowledging.
   void ReadAsDeadConsumer(int want) {
     auto reply = redis_->Command({"XREADGROUP", "GROUP", std::string(store::KeySchema::kGroup),
-                                  "dead-consumer", "COUNT", "100", "STREAMS", keys_.Stream(), ">"});
+                                  "dead-consumer", "COUNT", "100", "STREAMS", Stream(), ">"});
     ASSERT_OK(reply);
     ASSERT_EQ(PendingCount(), want);
   }

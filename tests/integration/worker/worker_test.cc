@@ -189,7 +189,7 @@ TEST_F(WorkerTest, RetriesAfterServerErrorOnceTheDelayHasPassed) {
   clock_.Advance(absl::Milliseconds(3900));
   WaitForMaintenancePasses(w);
   EXPECT_EQ(RetrySetSize(), 1);
-  ASSERT_OK_AND_ASSIGN(std::string retry, redis_->Command({"ZRANGE", keys_.RetrySet(), "0", "0"}));
+  ASSERT_OK_AND_ASSIGN(std::string retry, redis_->Command({"ZRANGE", RetrySet(), "0", "0"}));
   v1::DeliveryTask next;
   ASSERT_TRUE(next.ParseFromString(retry));
   EXPECT_EQ(next.attempt(), 2);
@@ -384,7 +384,7 @@ TEST_F(WorkerTest, ReclaimsEntryLeftPendingByADeadConsumer) {
   const std::string id = Publish();
   ReadAsDeadConsumer(1);
   WorkerOptions options = Options();
-  options.visibility_timeout = absl::Seconds(1);
+  options.maintain.visibility_timeout = absl::Seconds(1);
   TestWorker& w = StartWorker(options);
 
   const v1::Delivery d = WaitForStatus(id, v1::DELIVERY_STATUS_SUCCEEDED, 1);
@@ -401,8 +401,8 @@ TEST_F(WorkerTest, EntryReclaimedTooOftenFailsWithAReason) {
   const std::string id = Publish();
   ReadAsDeadConsumer(1);
   WorkerOptions options = Options();
-  options.visibility_timeout = absl::Seconds(1);
-  options.max_reclaims = 0;
+  options.maintain.visibility_timeout = absl::Seconds(1);
+  options.dispatch.max_reclaims = 0;
   StartWorker(options);
 
   const v1::Delivery d = WaitForStatus(id, v1::DELIVERY_STATUS_FAILED, 1);
