@@ -1,10 +1,12 @@
-# syntax=docker/dockerfile:1
-#
 # hookrelay: one image holding webhook-registry, delivery-worker and hookctl.
 #
 #   docker build -t hookrelay:dev .
 #   docker run --rm hookrelay:dev hookctl --help
 #   docker run --rm hookrelay:dev delivery-worker --redis_url=redis://redis:6379
+#
+# No "# syntax=" line: BuildKit would pull that frontend image from a registry; its built-in
+# frontend and the legacy builder both build this file where no registry is reachable
+# (tests/deploy/image.sh builds it both ways).
 #
 # The image has no ENTRYPOINT: the command names the binary to run (they are on PATH),
 # and every flag can also be given as an environment variable HOOKRELAY_<FLAG>.
@@ -60,7 +62,8 @@ RUN apt-get update \
       ca-certificates \
       libgrpc++1.51 libprotobuf32 libabsl20220623 libhiredis0.14 libssl3 \
       libprometheus-cpp-core1.0 libcurl4 libcpp-httplib0.11 \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/log/apt /var/log/dpkg.log
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/cache/apt/*.bin \
+      /var/log/apt /var/log/dpkg.log
 
 COPY --from=build /out/ /
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: unit, integration and e2e tests (ctest
-# labels), then the deploy checks. Extra arguments go to ctest, e.g. ./tests/run.sh -L unit
+# labels), then the deploy checks (which build and run the container image when this machine
+# can run a Docker engine). Extra arguments go to ctest, e.g. ./tests/run.sh -L unit
+# --with-compose also brings the docker-compose stack up, sends an event through it and
+# brings it down (tests/deploy/compose.sh).
 # Environment: BUILD_DIR (default build), JOBS (default: number of cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,17 +12,16 @@ build="${BUILD_DIR:-build}"
 # ccache hits across clones and build directories (CI builds a fresh clone).
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 jobs="${JOBS:-$(nproc)}"
+with_compose=false
+args=()
+for a in "$@"; do
+  if [[ "$a" == --with-compose ]]; then with_compose=true; else args+=("$a"); fi
+done
+set -- "${args[@]}"
 
 ./deploy/install-deps.sh --test
 
-echo "==> configuring ($build)"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOOKRELAY_BUILD_TESTS=ON >/dev/null
-echo "==> building (log: $build/build.log)"
-if ! ninja -C "$build" -j "$jobs" >"$build/build.log" 2>&1; then
-  grep -E -A5 'error|FAILED' "$build/build.log" | head -80 >&2
-  echo "error: build failed; full log in $build/build.log" >&2
-  exit 1
-fi
+JOBS=$jobs ./deploy/build.sh "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOOKRELAY_BUILD_TESTS=ON
 
 # The independent Standard Webhooks verifier the e2e tests run (npm, pinned).
 if [[ ! -d "$build/tools/node_modules/standardwebhooks" || ! -d "$build/tools/node_modules/svix" ]]; then
@@ -40,6 +42,10 @@ fi
 if [[ -x tests/deploy/check.sh && $# -eq 0 ]]; then
   echo "==> deploy checks"
   tests/deploy/check.sh "$root/$build" || status=1
+fi
+if $with_compose; then
+  echo "==> docker-compose stack, up for real (--with-compose)"
+  tests/deploy/compose.sh --tools "${HOOKRELAY_DEPLOY_TOOLS:-$root/.cache/deploy-tools}" || status=1
 fi
 if [[ $status -ne 0 ]]; then
   echo "FAILED: see the output above" >&2

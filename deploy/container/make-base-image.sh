@@ -47,6 +47,20 @@ if [[ -n "$debian_sources" ]]; then
 else
   cp /etc/apt/sources.list "$work/rootfs/etc/apt/sources.list"
 fi
+# The official image's apt and dpkg settings: no package caches or indexes left in layers, no
+# docs, man pages or translations installed (what makes it "slim").
+cat >"$work/rootfs/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+echo 'Acquire::Languages "none";' >"$work/rootfs/etc/apt/apt.conf.d/docker-no-languages"
+echo 'Acquire::GzipIndexes "true";' >"$work/rootfs/etc/apt/apt.conf.d/docker-gzip-indexes"
+echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$work/rootfs/etc/apt/apt.conf.d/docker-autoremove-suggests"
+printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+  'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' \
+  'path-exclude /usr/share/lintian/*' >"$work/rootfs/etc/dpkg/dpkg.cfg.d/docker"
 rm -rf "$work/rootfs/var/lib/apt/lists/"* "$work/rootfs/var/cache/apt/"*.bin \
   "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/usr/share/doc/"* \
   "$work/rootfs/usr/share/man/"* "$work/rootfs/usr/share/locale/"*

@@ -2,7 +2,7 @@
 // A webhook receiver for the container smoke tests that checks every request with the public
 // `standardwebhooks` npm package, an implementation independent of hookrelay's signer.
 //
-//   node receiver.mjs --tools DIR --port N
+//   node receiver.mjs --tools DIR --port N [--host 127.0.0.1] [--hold-ms 3000]
 //   env HOOKRELAY_RECEIVER_SECRETS='{"/fast":"whsec_...","/slow":"whsec_..."}'
 //
 // A path starting with /slow is answered after --hold-ms (default 3000), so that a test can
@@ -17,6 +17,7 @@ import { join, resolve } from "node:path";
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const tools = resolve(opt("--tools", "."));
+const host = opt("--host", "127.0.0.1");
 const port = Number(opt("--port", "0"));
 const holdMs = Number(opt("--hold-ms", "3000"));
 const { Webhook } = createRequire(join(tools, "package.json"))("standardwebhooks");
@@ -47,5 +48,5 @@ const server = createServer((req, res) => {
     }, req.url.startsWith("/slow") ? holdMs : 0);
   });
 });
-server.listen(port, "127.0.0.1", () => log({ event: "listening", port: server.address().port }));
+server.listen(port, host, () => log({ event: "listening", port: server.address().port }));
 for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => server.close(() => process.exit(0)));
