@@ -32,7 +32,7 @@ fi
 
 work=$(mktemp -d -t hookrelay-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-echo "    debootstrap --variant=minbase bookworm (log: $work/debootstrap.log, about a minute)"
+echo "    debootstrap --variant=minbase bookworm (log: $work/debootstrap.log; a few minutes)"
 if ! nice -n 10 debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
   tail -n 20 "$work/debootstrap.log" >&2
   echo "error: debootstrap failed" >&2

@@ -79,6 +79,9 @@ for (const q of queries) {
   for (const m of q.metrics) if (names.has(m)) for (const l of await labelsOf(m)) exprLabels.add(l);
   for (const g of q.query.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
     for (const l of g[1].split(",").map((x) => x.trim()).filter(Boolean)) {
+      // The KEDA query groups by `shard` ahead of the stream being sharded: without the label
+      // all series form one group, which is the right answer for one stream.
+      if (q.source === "keda" && l === "shard") continue;
       if (!exprLabels.has(l)) fail(where, `groups by label ${l}, which none of ${q.metrics.join(", ")} has`);
     }
   }

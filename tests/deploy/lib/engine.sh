@@ -119,10 +119,12 @@ base_image() {
   DOCKER=$DOCKER "$repo/deploy/container/make-base-image.sh"
 }
 
-# Keeps a build's output readable: the builder's steps, and ninja's [n/N] at most every 10 %.
+# Keeps a build's output readable: the builder's steps, apt's progress every 25 packages, and
+# ninja's [n/N] at most every 10 %.
 build_progress() {
   awk '
-    /^Step [0-9]+\/[0-9]+ : / { print "    " substr($0, 1, 110); fflush(); next }
+    /^Step [0-9]+\/[0-9]+ : / { print "    " substr($0, 1, 110); fflush(); apt = 0; next }
+    /^Setting up / { if (++apt % 25 == 0) { print "    apt: " apt " packages set up"; fflush() } next }
     /^#[0-9]+ \[[^]]+\] / && !seen[$1 $2]++ { print "    " substr($0, 1, 110); fflush(); next }
     match($0, /\[[0-9]+\/[0-9]+\]/) {
       split(substr($0, RSTART + 1, RLENGTH - 2), nn, "/")
