@@ -30,11 +30,15 @@ if [[ "$todo" -eq 0 ]]; then
 fi
 echo "==> building ${targets[*]:-everything}: $todo steps on $jobs cores (ccache: $(command -v ccache >/dev/null && echo on || echo off); log: $build/build.log)"
 tty=false
+# mawk (Debian's default awk) reads a pipe in blocks unless told to go line by line.
+awk_lines=()
+awk -W version 2>&1 | grep -q mawk && awk_lines=(-W interactive)
 [[ -t 1 ]] && tty=true
 start=$SECONDS
 set +e
 ninja -C "$build" -j "$jobs" "${targets[@]}" 2>&1 | tee "$build/build.log" |
-  awk -v tty="$tty" -v start="$(date +%s)" '
+  awk "${awk_lines[@]}" -v tty="$tty" -v start="$(date +%s)" '
+    BEGIN { last = -1 }
     match($0, /^\[[0-9]+\/[0-9]+\]/) {
       split(substr($0, 2, RLENGTH - 2), nn, "/")
       pct = int(nn[1] * 100 / nn[2])

@@ -2,14 +2,19 @@
 // A webhook receiver for the container smoke tests that checks every request with the public
 // `standardwebhooks` npm package, an implementation independent of hookrelay's signer.
 //
-//   node receiver.mjs --tools DIR --port N [--host 127.0.0.1] [--hold-ms 3000]
+//   node receiver.mjs --tools DIR --port N [--host 127.0.0.1] [--hold-ms 3000] [--secrets FILE]
 //   env HOOKRELAY_RECEIVER_SECRETS='{"/fast":"whsec_...","/slow":"whsec_..."}'
+//
+// Secrets by path come from the environment, or from --secrets FILE (the same JSON), read again
+// for every request so that a test can start the receiver before it knows them. A request for
+// a path without a secret yet is answered 503, which the worker retries.
 //
 // A path starting with /slow is answered after --hold-ms (default 3000), so that a test can
 // stop a worker while the request is in flight. One JSON line per event on stdout:
 //   {"event":"listening","port":N}
 //   {"event":"received","path","id","verified":true|false,"error"?,"type"}   (on arrival)
 //   {"event":"answered","path","id","status":204}
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
@@ -21,7 +26,11 @@ const host = opt("--host", "127.0.0.1");
 const port = Number(opt("--port", "0"));
 const holdMs = Number(opt("--hold-ms", "3000"));
 const { Webhook } = createRequire(join(tools, "package.json"))("standardwebhooks");
-const secrets = JSON.parse(process.env.HOOKRELAY_RECEIVER_SECRETS ?? "{}");
+const secretsFile = opt("--secrets", "");
+const secretsOf = () =>
+  secretsFile
+    ? JSON.parse(existsSync(secretsFile) ? readFileSync(secretsFile, "utf8") || "{}" : "{}")
+    : JSON.parse(process.env.HOOKRELAY_RECEIVER_SECRETS ?? "{}");
 const log = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 
 const server = createServer((req, res) => {
@@ -30,10 +39,14 @@ const server = createServer((req, res) => {
   req.on("end", () => {
     const body = Buffer.concat(chunks).toString("utf8");
     const id = req.headers["webhook-id"] ?? "";
-    const secret = secrets[req.url];
+    const secret = secretsOf()[req.url];
     const line = { event: "received", path: req.url, id, verified: false };
+    if (!secret) {
+      log({ ...line, error: `no secret for ${req.url} yet: 503` });
+      res.writeHead(503).end();
+      return;
+    }
     try {
-      if (!secret) throw new Error(`no secret configured for ${req.url}`);
       const payload = new Webhook(secret).verify(body, req.headers);
       line.verified = true;
       line.type = payload.type;

@@ -17,6 +17,9 @@
 # two checkouts running their tests at once do not stop each other's dockerd.
 
 DOCKER=${DOCKER:-docker}
+# mawk (Debian's default awk) reads a pipe in blocks unless told to go line by line.
+AWK_LINES=()
+awk -W version 2>&1 | grep -q mawk && AWK_LINES=(-W interactive)
 engine_pid=""
 engine_lock_fd=""
 
@@ -122,7 +125,8 @@ base_image() {
 # Keeps a build's output readable: the builder's steps, apt's progress every 25 packages, and
 # ninja's [n/N] at most every 10 %.
 build_progress() {
-  awk '
+  awk "${AWK_LINES[@]}" '
+    BEGIN { last = -1 }
     /^Step [0-9]+\/[0-9]+ : / { print "    " substr($0, 1, 110); fflush(); apt = 0; next }
     /^Setting up / { if (++apt % 25 == 0) { print "    apt: " apt " packages set up"; fflush() } next }
     /^#[0-9]+ \[[^]]+\] / && !seen[$1 $2]++ { print "    " substr($0, 1, 110); fflush(); next }
