@@ -44,17 +44,6 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOOKRELAY_BUILD_TE
 # -------------------------------------------------------------------------- runtime
 FROM debian:bookworm-slim AS runtime
 
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="hookrelay" \
-      org.opencontainers.image.description="Webhook delivery platform: gRPC registry, delivery workers and the hookctl CLI" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="debian:bookworm-slim"
-
 # Shared libraries the three binaries link against (what ldd reports for them),
 # plus CA certificates for HTTPS deliveries. Nothing else: no compilers, no tools.
 RUN apt-get update \
@@ -66,6 +55,19 @@ RUN apt-get update \
       /var/log/apt /var/log/dpkg.log
 
 COPY --from=build /out/ /
+
+# Build arguments only here, after the slow steps: a new REVISION must not invalidate the
+# cached package layer above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="hookrelay" \
+      org.opencontainers.image.description="Webhook delivery platform: gRPC registry, delivery workers and the hookctl CLI" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="debian:bookworm-slim"
 
 # Fixed numeric non-root user (Kubernetes runAsNonRoot can verify a numeric UID).
 USER 65532:65532
