@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: unit, integration and e2e tests (ctest
-# labels), then the deploy checks (which build and run the container image when this machine
-# can run a Docker engine). Extra arguments go to ctest, e.g. ./tests/run.sh -L unit
-# --with-compose also brings the docker-compose stack up, sends an event through it and
-# brings it down (tests/deploy/compose.sh).
+# labels), then the deploy checks (which build and run the container image, and bring the
+# compose stack up, when this machine can run a Docker engine). Extra arguments go to ctest,
+# e.g. ./tests/run.sh -L unit
 # Environment: BUILD_DIR (default build), JOBS (default: number of cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,12 +11,6 @@ build="${BUILD_DIR:-build}"
 # ccache hits across clones and build directories (CI builds a fresh clone).
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 jobs="${JOBS:-$(nproc)}"
-with_compose=false
-args=()
-for a in "$@"; do
-  if [[ "$a" == --with-compose ]]; then with_compose=true; else args+=("$a"); fi
-done
-set -- "${args[@]}"
 
 ./deploy/install-deps.sh --test
 
@@ -42,10 +35,6 @@ fi
 if [[ -x tests/deploy/check.sh && $# -eq 0 ]]; then
   echo "==> deploy checks"
   tests/deploy/check.sh "$root/$build" || status=1
-fi
-if $with_compose; then
-  echo "==> docker-compose stack, up for real (--with-compose)"
-  tests/deploy/compose.sh --tools "${HOOKRELAY_DEPLOY_TOOLS:-$root/.cache/deploy-tools}" || status=1
 fi
 if [[ $status -ne 0 ]]; then
   echo "FAILED: see the output above" >&2

@@ -20,6 +20,8 @@
 #   image          tests/deploy/image.sh: builds the image on a Docker engine (started here as
 #                  root when none runs) and runs it hardened; skipped loudly when no engine can
 #                  run, or with HOOKRELAY_IMAGE_CHECK=skip.
+#   compose        tests/deploy/compose.sh: docker-compose.yml up with deploy/compose/local.yml,
+#                  an event through it, Prometheus scraping it, down (about a minute).
 #
 # usage: tests/deploy/check.sh [BUILD_DIR]
 # Tools are installed on first use: Debian packages (prometheus for promtool, docker-compose,
@@ -301,19 +303,19 @@ else
     "no built binaries${build_dir:+ in $build_dir}"
 fi
 
-# ------------------------------------------------------------------------------- image
-# Builds the image and runs it hardened on a Docker engine (tests/deploy/image.sh starts one
-# when none runs and this is root). Exit 2 means no engine can run here: a loud skip.
-image_step() {
-  local title="container image: docker build (legacy + BuildKit), hardened smoke test, SIGTERM drain"
+# ------------------------------------------------------------------------------- image, compose
+# Scripts that need a Docker engine (they start one when none runs and this is root). Exit 2
+# means no engine can run here: a loud skip, never a silent one.
+engine_step() {
+  local title=$1 log=$work/$2.log
+  shift 2
   echo "==> $title"
-  local t0 rc
+  local t0 rc why
   t0=$(date +%s)
-  timeout 2400 "$here/image.sh" --tools "$tools" 2>&1 | tee "$work/image.log" | sed 's/^/  /'
+  "$@" 2>&1 | tee "$log" | sed 's/^/  /'
   rc=${PIPESTATUS[0]}
   if [ "$rc" -eq 2 ]; then
-    local why
-    why=$(sed -n 's/^SKIPPED: //p' "$work/image.log" | tail -n 1)
+    why=$(sed -n 's/^SKIPPED: //p' "$log" | tail -n 1)
     echo "    !!! SKIPPED: ${why:-no Docker engine} !!!"
     summary+=("SKIP        $title (${why:-no Docker engine})")
   elif [ "$rc" -eq 0 ]; then
@@ -323,13 +325,27 @@ image_step() {
     echo "    FAILED ($title, exit $rc)"
     failed=$((failed + 1))
   fi
+  return "$rc"
 }
+image_title="container image: docker build (legacy + BuildKit), hardened smoke test, SIGTERM drain"
+compose_title="docker-compose up with deploy/compose/local.yml: an event delivered, scraped, down"
 if [ "${HOOKRELAY_IMAGE_CHECK:-}" = skip ]; then
-  echo "==> container image"
-  echo "    !!! SKIPPED: HOOKRELAY_IMAGE_CHECK=skip in the environment !!!"
-  summary+=("SKIP        container image (HOOKRELAY_IMAGE_CHECK=skip)")
+  for t in "$image_title" "$compose_title"; do
+    echo "==> $t"
+    echo "    !!! SKIPPED: HOOKRELAY_IMAGE_CHECK=skip in the environment !!!"
+    summary+=("SKIP        $t (HOOKRELAY_IMAGE_CHECK=skip)")
+  done
 else
-  image_step
+  engine_step "$image_title" image timeout 2400 "$here/image.sh" --tools "$tools"
+  image_rc=$?
+  # The stack runs the image just built (a failed --help alone does not stop it).
+  if [ "$image_rc" -eq 2 ]; then
+    skip_step "$compose_title" "no Docker engine (see the image step)"
+  elif grep -q "^    built ${HOOKRELAY_IMAGE:-hookrelay:dev} in " "$work/image.log"; then
+    engine_step "$compose_title" compose timeout 900 "$here/compose.sh" --tools "$tools"
+  else
+    skip_step "$compose_title" "the image did not build (see the image step)"
+  fi
 fi
 
 # ------------------------------------------------------------------------------- summary
