@@ -69,8 +69,10 @@ engine_install() {
 engine_up() {
   ENGINE_SKIP=""
   mkdir -p "$state"
-  if command -v flock >/dev/null; then
-    exec {engine_lock_fd}>"${TMPDIR:-/tmp}/hookrelay-engine.lock"
+  local lock="${TMPDIR:-/tmp}/hookrelay-engine.lock"
+  [[ -e "$lock" ]] || : >"$lock" 2>/dev/null
+  # Opened read-only: flock needs no write access, so every user can share the lock file.
+  if command -v flock >/dev/null && [[ -r "$lock" ]] && exec {engine_lock_fd}<"$lock"; then
     if ! flock -n "$engine_lock_fd"; then
       echo "    another hookrelay engine session runs on this machine; waiting for it (at most 30 min)"
       flock -w 1800 "$engine_lock_fd" || { ENGINE_SKIP="the engine lock stayed taken for 30 min"; return 2; }
