@@ -16,19 +16,14 @@ jobs=${JOBS:-$(nproc)}
 # ccache hits across clones and build directories (CI builds a fresh clone).
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=true
 
-echo "==> configuring $build (cmake -G Ninja ${cmake_args[*]})"
+echo "==> configuring $build (cmake -G Ninja${cmake_args[*]:+ ${cmake_args[*]}})"
 mkdir -p "$build"
 if ! cmake -S . -B "$build" -G Ninja "${cmake_args[@]}" >"$build/configure.log" 2>&1; then
   tail -n 30 "$build/configure.log" >&2
   echo "error: cmake failed; full log in $build/configure.log" >&2
   exit 1
 fi
-todo=$(ninja -C "$build" -n "${targets[@]}" 2>/dev/null | grep -c '^\[' || true)
-if [[ "$todo" -eq 0 ]]; then
-  echo "==> building: up to date"
-  exit 0
-fi
-echo "==> building ${targets[*]:-everything}: $todo steps on $jobs cores (ccache: $(command -v ccache >/dev/null && echo on || echo off); log: $build/build.log)"
+echo "==> building ${targets[*]:-everything} on $jobs cores (ccache: $(command -v ccache >/dev/null && echo on || echo off); log: $build/build.log)"
 tty=false
 # mawk (Debian's default awk) reads a pipe in blocks unless told to go line by line.
 awk_lines=()

@@ -312,7 +312,7 @@ engine_step() {
   echo "==> $title"
   local t0 rc why
   t0=$(date +%s)
-  "$@" 2>&1 | tee "$log" | sed 's/^/  /'
+  "$@" 2>&1 | tee "$log" | sed -u 's/^/  /'
   rc=${PIPESTATUS[0]}
   if [ "$rc" -eq 2 ]; then
     why=$(sed -n 's/^SKIPPED: //p' "$log" | tail -n 1)

@@ -192,31 +192,33 @@ wait_succeeded "$delivery" ||
   die "the delivery record is not SUCCEEDED"
 echo "    hookctl get-delivery: SUCCEEDED"
 
+# stop_in_time NAME DRAIN_SECONDS: docker stop (SIGTERM, then SIGKILL after 40 s); the
+# container must exit 0 within its drain time. Sets `took`.
+stop_in_time() {
+  local t0 code
+  t0=$(date +%s.%N)
+  $DOCKER stop -t 40 "$tag-$1" >/dev/null
+  took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  code=$($DOCKER inspect -f '{{.State.ExitCode}}' "$tag-$1")
+  [[ "$code" == 0 ]] || die "the $1 exited $code after SIGTERM"
+  awk -v t="$took" -v d="$2" 'BEGIN { exit !(t < d) }' || die "the $1 took $took s to stop (drain $2 s)"
+  $DOCKER logs "$tag-$1" 2>&1 | grep -q '"msg":"shutting down"' || die "the $1 did not log its shutdown"
+}
+
 step "6/6 SIGTERM: the worker drains an in-flight delivery, both exit 0 in time"
 pub=$(hookctl --json publish --tenant smoke --type slow.created --payload '{"slow":true}') ||
   die "hookctl publish failed: $pub"
 slow_delivery=$(json_field '["delivery_ids"][0]' <<<"$pub")
 wait_for 30 "the slow delivery in flight" grep -q "\"id\":\"$slow_delivery\"" "$state/receiver.log" ||
   die "the slow delivery never arrived"
-t0=$(date +%s.%N)
-$DOCKER stop -t 40 "$tag-worker" >/dev/null
-took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-code=$($DOCKER inspect -f '{{.State.ExitCode}}' "$tag-worker")
-[[ "$code" == 0 ]] || die "the worker exited $code after SIGTERM"
-awk -v t="$took" 'BEGIN { exit !(t < 20) }' || die "the worker took $took s to stop (drain timeout 20 s)"
+stop_in_time worker 20
 grep -q "\"event\":\"answered\".*\"id\":\"$slow_delivery\"" "$state/receiver.log" ||
   die "the worker exited before its in-flight delivery was answered"
 wait_succeeded "$slow_delivery" ||
   die "the delivery in flight at SIGTERM is not SUCCEEDED"
 echo "    worker: SIGTERM with a delivery in flight (receiver holding it 3 s) -> delivered, recorded SUCCEEDED, exit 0 after $took s"
-t0=$(date +%s.%N)
-$DOCKER stop -t 30 "$tag-registry" >/dev/null
-took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-code=$($DOCKER inspect -f '{{.State.ExitCode}}' "$tag-registry")
-[[ "$code" == 0 ]] || die "the registry exited $code after SIGTERM"
-awk -v t="$took" 'BEGIN { exit !(t < 10) }' || die "the registry took $took s to stop (drain 10 s)"
+stop_in_time registry 10
 echo "    registry: SIGTERM -> exit 0 after $took s"
-$DOCKER logs "$tag-worker" 2>&1 | grep -q '"msg":"shutting down"' || die "the worker did not log its shutdown"
 
 if [[ ${#late_failures[@]} -gt 0 ]]; then
   fail "the smoke test passed, but: ${late_failures[*]}"
