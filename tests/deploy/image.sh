@@ -73,8 +73,19 @@ step "2/6 base image debian:bookworm-slim"
 base_image || die "no base image"
 
 step "3/6 docker build $image (legacy builder)"
+# The legacy builder's cache is its intermediate images. The build stage is tagged too, so
+# that the images this replaces (the previous image and build stage) can be removed without
+# losing the cache: a CI machine does not fill up with one build stage per commit.
+cache_tag="${image%%:*}-build-stage:cache"
+previous=$($DOCKER image inspect -f '{{.Id}}' "$image" "$cache_tag" 2>/dev/null)
 build_image "$image" || die "the legacy builder could not build the Dockerfile"
 legacy_seconds=$BUILD_SECONDS
+DOCKER_BUILDKIT=0 $DOCKER build -q --network=host --target build -t "$cache_tag" "$repo" >/dev/null ||
+  die "cannot tag the build stage"
+current=$($DOCKER image inspect -f '{{.Id}}' "$image" "$cache_tag")
+for id in $previous; do
+  grep -qF "$id" <<<"$current" || $DOCKER image rm "$id" >/dev/null 2>&1 || true
+done
 if $buildkit; then
   # BuildKit shares no cache with the legacy builder, so a second full build would cost as much
   # as the first. What it checks is the Dockerfile itself, so it runs once per Dockerfile on
