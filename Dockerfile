@@ -1,10 +1,12 @@
-# syntax=docker/dockerfile:1
-#
 # hookrelay: one image holding webhook-registry, delivery-worker and hookctl.
 #
 #   docker build -t hookrelay:dev .
 #   docker run --rm hookrelay:dev hookctl --help
 #   docker run --rm hookrelay:dev delivery-worker --redis_url=redis://redis:6379
+#
+# No "# syntax=" line: BuildKit would pull that frontend image from a registry; its built-in
+# frontend and the legacy builder both build this file where no registry is reachable
+# (tests/deploy/image.sh builds it both ways).
 #
 # The image has no ENTRYPOINT: the command names the binary to run (they are on PATH),
 # and every flag can also be given as an environment variable HOOKRELAY_<FLAG>.
@@ -42,6 +44,20 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DHOOKRELAY_BUILD_TE
 # -------------------------------------------------------------------------- runtime
 FROM debian:bookworm-slim AS runtime
 
+# Shared libraries the three binaries link against (what ldd reports for them),
+# plus CA certificates for HTTPS deliveries. Nothing else: no compilers, no tools.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      ca-certificates \
+      libgrpc++1.51 libprotobuf32 libabsl20220623 libhiredis0.14 libssl3 \
+      libprometheus-cpp-core1.0 libcurl4 libcpp-httplib0.11 \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/cache/apt/*.bin \
+      /var/log/apt /var/log/dpkg.log
+
+COPY --from=build /out/ /
+
+# Build arguments only here, after the slow steps: a new REVISION must not invalidate the
+# cached package layer above.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -52,17 +68,6 @@ LABEL org.opencontainers.image.title="hookrelay" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="debian:bookworm-slim"
-
-# Shared libraries the three binaries link against (what ldd reports for them),
-# plus CA certificates for HTTPS deliveries. Nothing else: no compilers, no tools.
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates \
-      libgrpc++1.51 libprotobuf32 libabsl20220623 libhiredis0.14 libssl3 \
-      libprometheus-cpp-core1.0 libcurl4 libcpp-httplib0.11 \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/log/apt /var/log/dpkg.log
-
-COPY --from=build /out/ /
 
 # Fixed numeric non-root user (Kubernetes runAsNonRoot can verify a numeric UID).
 USER 65532:65532

@@ -12,13 +12,7 @@ build="${BUILD_DIR:-build}"
 bin="$build/services"
 
 ./deploy/install-deps.sh
-echo "==> building ($build)"
-cmake -S . -B "$build" -G Ninja -DHOOKRELAY_BUILD_TESTS=OFF >/dev/null
-if ! ninja -C "$build" webhook-registry delivery-worker hookctl >"$build/run-local-build.log" 2>&1; then
-  grep -E -A5 'error|FAILED' "$build/run-local-build.log" | head -60 >&2
-  echo "error: build failed; full log in $build/run-local-build.log" >&2
-  exit 1
-fi
+./deploy/build.sh "$build" -- webhook-registry delivery-worker hookctl
 
 work=$(mktemp -d -t hookrelay-local.XXXXXX)
 pids=()

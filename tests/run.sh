@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: unit, integration and e2e tests (ctest
-# labels), then the deploy checks. Extra arguments go to ctest, e.g. ./tests/run.sh -L unit
+# labels), then the deploy checks (which build and run the container image, and bring the
+# compose stack up, when this machine can run a Docker engine). Extra arguments go to ctest,
+# e.g. ./tests/run.sh -L unit
 # Environment: BUILD_DIR (default build), JOBS (default: number of cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,14 +14,7 @@ jobs="${JOBS:-$(nproc)}"
 
 ./deploy/install-deps.sh --test
 
-echo "==> configuring ($build)"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOOKRELAY_BUILD_TESTS=ON >/dev/null
-echo "==> building (log: $build/build.log)"
-if ! ninja -C "$build" -j "$jobs" >"$build/build.log" 2>&1; then
-  grep -E -A5 'error|FAILED' "$build/build.log" | head -80 >&2
-  echo "error: build failed; full log in $build/build.log" >&2
-  exit 1
-fi
+JOBS=$jobs ./deploy/build.sh "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOOKRELAY_BUILD_TESTS=ON
 
 # The independent Standard Webhooks verifier the e2e tests run (npm, pinned).
 if [[ ! -d "$build/tools/node_modules/standardwebhooks" || ! -d "$build/tools/node_modules/svix" ]]; then

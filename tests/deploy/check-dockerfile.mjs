@@ -4,7 +4,8 @@
 //     carries OCI labels, and starts in exec form (no shell needed at run time);
 //   * the build stage copies every source directory the root CMakeLists.txt adds (so the
 //     image keeps building when a directory is added) and builds the three binaries;
-//   * .dockerignore keeps build trees and node_modules out of the context.
+//   * .dockerignore keeps build trees and node_modules out of the context;
+//   * no `# syntax=` line (BuildKit would pull that frontend from a registry).
 // usage: node check-dockerfile.mjs REPO_ROOT
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -29,6 +30,7 @@ const fail = (m) => {
   bad++;
   console.error(`  FAIL Dockerfile: ${m}`);
 };
+if (/^#\s*syntax\s*=/im.test(text)) fail("a `# syntax=` line makes BuildKit pull its frontend from a registry (none may be reachable)");
 if (stages.length < 2) fail("not multi-stage");
 const last = stages.at(-1) ?? { instrs: [] };
 const get = (st, I) => st.instrs.filter(([i]) => i === I).map(([, a]) => a);

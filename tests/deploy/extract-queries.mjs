@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Lists every PromQL expression of the Grafana dashboard and the alert rules.
+// Lists every PromQL expression of the Grafana dashboard, the alert rules and the KEDA
+// ScaledObjects of rendered chart manifests.
 //
-//   node extract-queries.mjs --tools DIR --dashboard hookrelay.json --alerts alerts.yml [--format F]
+//   node extract-queries.mjs --tools DIR --dashboard hookrelay.json --alerts alerts.yml
+//                            [--rendered manifests.yaml] [--format F]
 //
 // --format json   (default) a JSON array of {source, where, expr, query, metrics}: `query` has the
 //                 dashboard variables substituted ($job, $instance, $__rate_interval, ...), so
@@ -22,6 +24,7 @@ const opt = (name, def) => {
 const toolsDir = resolve(opt("--tools", "."));
 const dashboardFile = opt("--dashboard");
 const alertsFile = opt("--alerts");
+const renderedFile = opt("--rendered");
 const format = opt("--format", "json");
 const require = createRequire(join(toolsDir, "package.json"));
 
@@ -52,6 +55,16 @@ export function extract() {
     for (const g of doc.groups) {
       for (const r of g.rules) {
         out.push({ source: "alerts", where: `${g.name}/${r.alert ?? r.record}`, expr: String(r.expr).trim() });
+      }
+    }
+  }
+  if (renderedFile) {
+    const YAML = require("yaml");
+    for (const d of YAML.parseAllDocuments(readFileSync(renderedFile, "utf8"))) {
+      const o = d.toJSON();
+      if (o?.kind !== "ScaledObject") continue;
+      for (const [i, t] of (o.spec.triggers ?? []).entries()) {
+        if (t.type === "prometheus") out.push({ source: "keda", where: `${o.metadata.name} trigger ${i}`, expr: t.metadata.query });
       }
     }
   }

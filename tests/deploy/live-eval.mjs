@@ -4,7 +4,7 @@
 //   * each expression parses and evaluates (HTTP API status success);
 //   * each metric name it reads exists in the scraped data, and each label it matches on
 //     exists on that metric (no name or label the services do not export);
-//   * each dashboard query returns data (panels are not empty);
+//   * each dashboard query returns data (panels are not empty); each KEDA query one number;
 //   * every alert rule loaded by Prometheus evaluates without error (health ok);
 //   * every scrape target is up.
 //
@@ -79,12 +79,19 @@ for (const q of queries) {
   for (const m of q.metrics) if (names.has(m)) for (const l of await labelsOf(m)) exprLabels.add(l);
   for (const g of q.query.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
     for (const l of g[1].split(",").map((x) => x.trim()).filter(Boolean)) {
+      // The KEDA query groups by `shard` ahead of the stream being sharded: without the label
+      // all series form one group, which is the right answer for one stream.
+      if (q.source === "keda" && l === "shard") continue;
       if (!exprLabels.has(l)) fail(where, `groups by label ${l}, which none of ${q.metrics.join(", ")} has`);
     }
   }
   const result = r.data.result;
   const n = Array.isArray(result) ? result.length : 1;
   report.push({ ...q, series: n, sample: Array.isArray(result) ? result.slice(0, 3) : result });
+  // KEDA scales on the value: one series, a number (the lag summed over shards).
+  if (q.source === "keda" && !(n === 1 && Number.isFinite(Number(result[0]?.value?.[1])))) {
+    fail(where, `returns ${n} series, want exactly one number for KEDA`);
+  }
   if (q.source === "dashboard" && n === 0) {
     if (/code!~/.test(q.query)) {
       warnings++;
@@ -108,7 +115,8 @@ for (const g of rules.data?.groups ?? []) {
 if (reportFile) writeFileSync(reportFile, JSON.stringify(report, null, 2));
 const dash = report.filter((q) => q.source === "dashboard").length;
 const alerts = report.filter((q) => q.source === "alerts").length;
-console.log(`    evaluated ${dash} dashboard and ${alerts} alert expressions; ${ruleCount} rules loaded and evaluated; ${warnings} warning(s)`);
+const keda = report.filter((q) => q.source === "keda").length;
+console.log(`    evaluated ${dash} dashboard, ${alerts} alert and ${keda} KEDA expressions; ${ruleCount} rules loaded and evaluated; ${warnings} warning(s)`);
 for (const q of report) console.log(`      ${String(q.series).padStart(3)} series  ${q.source} ${q.where}`);
 if (failures) {
   console.error(`    ${failures} problem(s)`);

@@ -207,8 +207,12 @@ say "worker reports $succeeded successful deliveries"
 [ "${succeeded%.*}" -gt 0 ] || { echo "    the worker delivered nothing" >&2; exit 1; }
 
 # ------------------------------------------------------------------------------- evaluate
+# The chart's KEDA query, with the selector this Prometheus has (no namespace label here).
+"$tools/helm/helm" template live "$repo/helm/hookrelay" --set worker.keda.enabled=true \
+  --set worker.keda.prometheusServerAddress=http://127.0.0.1:9090 \
+  --set-string 'worker.keda.lagSelector=job="hookrelay-worker"' >"$work/keda.yaml"
 node "$here/extract-queries.mjs" --tools "$tools" --dashboard "$repo/deploy/grafana/hookrelay.json" \
-  --alerts "$repo/deploy/prometheus/alerts.yml" --format json >"$work/queries.json"
+  --alerts "$repo/deploy/prometheus/alerts.yml" --rendered "$work/keda.yaml" --format json >"$work/queries.json"
 node "$here/live-eval.mjs" --prom "http://127.0.0.1:$prom_port" --queries "$work/queries.json" \
   ${HOOKRELAY_LIVE_REPORT:+--report "$HOOKRELAY_LIVE_REPORT"}
 

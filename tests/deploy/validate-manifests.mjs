@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // Validates rendered Helm manifests (multi-document YAML files):
 //   1. each object against the Kubernetes OpenAPI schema (kubernetes-models validate():
-//      types, required fields, formats, enums), and the Prometheus Operator CRD schemas;
+//      types, required fields, formats, enums), and the Prometheus Operator and KEDA CRD
+//      schemas;
 //   2. strictly: every field must be declared by the Kubernetes types (kubernetes-types, or
-//      @kubernetes-models/prometheus-operator for the CRDs) - unknown fields fail;
+//      @kubernetes-models/prometheus-operator and @kubernetes-models/keda for the CRDs) -
+//      unknown fields fail;
 //   3. hookrelay's operational rules: every container has an image, resource requests and
 //      limits, liveness and readiness probes, runs as non-root on a read-only root filesystem
 //      with all capabilities dropped; selectors, ports, Secrets and HPA targets resolve; the
-//      worker's grace period exceeds its drain timeout; flags are ones the services define.
+//      worker's grace period exceeds its drain timeout; flags are ones the services define;
+//      one autoscaler per Deployment (HPA or KEDA ScaledObject), which then sets no replicas;
+//      NetworkPolicies select pods and name ports those pods declare; topology spread
+//      constraints select the pods of their own workload.
 //
 // usage: node validate-manifests.mjs --tools DIR [--external-secrets a,b] [--alerts FILE] FILE...
 import { readFileSync } from "node:fs";
@@ -45,6 +50,8 @@ const KINDS = {
   "policy/v1/PodDisruptionBudget": ["kubernetes-models/policy/v1/PodDisruptionBudget", "PodDisruptionBudget", "kubernetes-types/policy/v1", "PodDisruptionBudget"],
   "autoscaling/v2/HorizontalPodAutoscaler": ["kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler", "HorizontalPodAutoscaler", "kubernetes-types/autoscaling/v2", "HorizontalPodAutoscaler"],
   "monitoring.coreos.com/v1/ServiceMonitor": ["@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor", "ServiceMonitor", "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor", "IServiceMonitor"],
+  "networking.k8s.io/v1/NetworkPolicy": ["kubernetes-models/networking.k8s.io/v1/NetworkPolicy", "NetworkPolicy", "kubernetes-types/networking/v1", "NetworkPolicy"],
+  "keda.sh/v1alpha1/ScaledObject": ["@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject", "ScaledObject", "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject", "IScaledObject"],
   "monitoring.coreos.com/v1/PrometheusRule": ["@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule", "PrometheusRule", "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule", "IPrometheusRule"],
 };
 const alias = (key) => key.replace(/[^A-Za-z0-9]/g, "_");
@@ -262,6 +269,54 @@ for (const file of files) {
     if (!target) fail(`HorizontalPodAutoscaler/${h.metadata.name}`, `scaleTargetRef ${ref.kind}/${ref.name} is not rendered`);
     else if (target.spec.replicas !== undefined) fail(`${target.kind}/${target.metadata.name}`, "sets spec.replicas although an HPA scales it");
     if (h.spec.minReplicas > h.spec.maxReplicas) fail(`HorizontalPodAutoscaler/${h.metadata.name}`, "minReplicas > maxReplicas");
+  }
+  const scalers = [
+    ...byKind("HorizontalPodAutoscaler").map((h) => [`HorizontalPodAutoscaler/${h.metadata.name}`, h.spec.scaleTargetRef]),
+    ...byKind("ScaledObject").map((so) => [`ScaledObject/${so.metadata.name}`, so.spec.scaleTargetRef]),
+  ];
+  for (const [i, [where, ref]] of scalers.entries()) {
+    const other = scalers.findIndex(([, r], j) => j !== i && r.name === ref.name && (r.kind ?? "Deployment") === (ref.kind ?? "Deployment"));
+    if (other >= 0 && other > i) fail(where, `${ref.name} is also scaled by ${scalers[other][0]}: one autoscaler per Deployment`);
+  }
+  for (const so of byKind("ScaledObject")) {
+    const where = `ScaledObject/${so.metadata.name}`;
+    const ref = so.spec.scaleTargetRef;
+    const target = objects.find((o) => o.kind === (ref.kind ?? "Deployment") && o.metadata.name === ref.name);
+    if (!target) fail(where, `scaleTargetRef ${ref.kind ?? "Deployment"}/${ref.name} is not rendered`);
+    else if (target.spec.replicas !== undefined) fail(`${target.kind}/${target.metadata.name}`, "sets spec.replicas although a ScaledObject scales it");
+    if ((so.spec.minReplicaCount ?? 0) > (so.spec.maxReplicaCount ?? 100)) fail(where, "minReplicaCount > maxReplicaCount");
+    for (const t of so.spec.triggers ?? []) {
+      if (t.type === "prometheus" && !/^https?:\/\/./.test(t.metadata?.serverAddress ?? "")) fail(where, "the prometheus trigger has no serverAddress URL");
+      if (t.type === "prometheus" && !/hookrelay_stream_lag/.test(t.metadata?.query ?? "")) fail(where, "the prometheus trigger does not query hookrelay_stream_lag");
+      if (t.type === "prometheus" && !(Number(t.metadata?.threshold) > 0)) fail(where, "the prometheus trigger's threshold is not a positive number");
+      if (["cpu", "memory"].includes(t.type) && target) {
+        const cs = target.spec.template.spec.containers;
+        if (!cs.every((c) => c.resources?.requests?.[t.type])) fail(where, `a ${t.type} trigger needs ${t.type} requests on every container`);
+      }
+    }
+  }
+  for (const np of byKind("NetworkPolicy")) {
+    const where = `NetworkPolicy/${np.metadata.name}`;
+    const selected = templates.filter((t) => t.w.kind !== "Pod" && matches(np.spec.podSelector?.matchLabels, t.labels));
+    if (!selected.length) {
+      fail(where, "podSelector matches no workload");
+      continue;
+    }
+    for (const rule of np.spec.ingress ?? []) {
+      for (const p of rule.ports ?? []) {
+        if (typeof p.port !== "string") continue;
+        const ok = selected.every((t) => t.containers.some((c) => (c.ports ?? []).some((cp) => cp.name === p.port)));
+        if (!ok) fail(where, `ingress port ${p.port} is not a named container port of the selected pods`);
+      }
+    }
+  }
+  for (const t of templates) {
+    if (t.w.kind === "Pod") continue;
+    for (const c of t.w.spec.template.spec.topologySpreadConstraints ?? []) {
+      if (!matches(c.labelSelector?.matchLabels, t.labels)) {
+        fail(`${t.w.kind}/${t.w.metadata.name}`, `topology spread on ${c.topologyKey} does not select the workload's own pods`);
+      }
+    }
   }
   for (const sm of byKind("ServiceMonitor")) {
     const where = `ServiceMonitor/${sm.metadata.name}`;

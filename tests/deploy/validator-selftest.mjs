@@ -40,6 +40,23 @@ const CASES = [
   ["registry http probe without TLS", "must use gRPC health probes", (o) => { registry(o).containers[0].readinessProbe = { httpGet: { path: "/readyz", port: "metrics" } }; }],
   ["service port typo", "is not a named container port", (o) => { find(o, "Service", "-registry").spec.ports[0].targetPort = "grcp"; }],
   ["missing secret", "neither rendered nor declared external", (o) => { worker(o).containers[0].env[0].valueFrom.secretKeyRef.name = "nope"; }],
+  ["second autoscaler", "one autoscaler per Deployment", (o) => {
+    const w = find(o, "Deployment", "-worker");
+    delete w.spec.replicas;
+    o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "extra" }, spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: w.metadata.name }, minReplicas: 1, maxReplicas: 2 } });
+    o.push({ apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", metadata: { name: "extra" }, spec: { scaleTargetRef: { name: w.metadata.name }, triggers: [{ type: "prometheus", metadata: { serverAddress: "http://p:9090", query: "sum(hookrelay_stream_lag)", threshold: "10" } }] } });
+  }],
+  ["ScaledObject without lag query", "does not query hookrelay_stream_lag", (o) => {
+    const w = find(o, "Deployment", "-worker");
+    delete w.spec.replicas;
+    o.push({ apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", metadata: { name: "extra" }, spec: { scaleTargetRef: { name: w.metadata.name }, triggers: [{ type: "prometheus", metadata: { serverAddress: "http://p:9090", query: "up", threshold: "10" } }] } });
+  }],
+  ["NetworkPolicy port typo", "is not a named container port", (o) => {
+    o.push({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "extra" }, spec: { podSelector: { matchLabels: find(o, "Deployment", "-worker").spec.selector.matchLabels }, ingress: [{ ports: [{ port: "metrix" }] }] } });
+  }],
+  ["spread selecting other pods", "does not select the workload's own pods", (o) => {
+    worker(o).topologySpreadConstraints[0].labelSelector.matchLabels["app.kubernetes.io/component"] = "registry";
+  }],
   ["selector mismatch", "selector matches no workload", (o) => { find(o, "PodDisruptionBudget", "-worker").spec.selector.matchLabels["app.kubernetes.io/component"] = "wrker"; }],
 ];
 

@@ -158,6 +158,18 @@ include "hookrelay.durationSeconds" "1m30s"  ->  90
 {{- if le (int .Values.worker.terminationGracePeriodSeconds) $drain -}}
 {{- fail (printf "worker.terminationGracePeriodSeconds (%d) must be longer than worker.drainTimeout (%s = %ds), or Kubernetes kills workers mid-drain" (int .Values.worker.terminationGracePeriodSeconds) .Values.worker.drainTimeout $drain) -}}
 {{- end -}}
+{{- if and .Values.worker.keda.enabled .Values.worker.autoscaling.enabled -}}
+{{- fail "worker.keda.enabled and worker.autoscaling.enabled are both true: KEDA creates and owns the workers' HPA (with a CPU trigger of its own, worker.keda.cpuUtilizationPercentage); turn worker.autoscaling off" -}}
+{{- end -}}
+{{- if and .Values.worker.keda.enabled (not .Values.worker.keda.prometheusServerAddress) -}}
+{{- fail "worker.keda.enabled=true needs worker.keda.prometheusServerAddress (the Prometheus that scrapes the workers)" -}}
+{{- end -}}
+{{- if and .Values.worker.keda.enabled (gt (int .Values.worker.keda.minReplicas) (int .Values.worker.keda.maxReplicas)) -}}
+{{- fail (printf "worker.keda.minReplicas (%d) is larger than worker.keda.maxReplicas (%d)" (int .Values.worker.keda.minReplicas) (int .Values.worker.keda.maxReplicas)) -}}
+{{- end -}}
+{{- if and .Values.networkPolicy.enabled (not .Values.redis.enabled) (not .Values.networkPolicy.redisPeers) -}}
+{{- fail "networkPolicy.enabled=true with an external Redis needs networkPolicy.redisPeers (where Redis is), or the pods cannot reach it" -}}
+{{- end -}}
 {{- if and .Values.auth.insecureNoAuth (or .Values.auth.adminApiKey .Values.auth.existingSecret) -}}
 {{- fail "auth.insecureNoAuth=true cannot be combined with an admin API key" -}}
 {{- end -}}
@@ -173,4 +185,58 @@ podAntiAffinity:
         labelSelector:
           matchLabels:
             {{- include "hookrelay.componentSelectorLabels" . | nindent 12 }}
+{{- end -}}
+
+{{/* NetworkPolicy peer: (list $ podLabels namespaceSelector) -> pods with these labels in the
+namespaces selected, or in the release's namespace when the selector is empty. */}}
+{{- define "hookrelay.np.peer" -}}
+- podSelector:
+    matchLabels:
+      {{- toYaml (index . 1) | nindent 6 }}
+  {{- if index . 2 }}
+  namespaceSelector:
+    {{- toYaml (index . 2) | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{/* NetworkPolicy egress rules of the registry and the workers: DNS and Redis. */}}
+{{- define "hookrelay.np.egressCommon" -}}
+{{- $ := index . 0 }}{{- $np := $.Values.networkPolicy }}
+- to:
+    {{- toYaml $np.dnsPeers | nindent 4 }}
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+{{- if $.Values.redis.enabled }}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "hookrelay.componentSelectorLabels" (list $ "redis") | nindent 10 }}
+  ports:
+    - protocol: TCP
+      port: 6379
+{{- else if $np.redisPeers }}
+- to:
+    {{- toYaml $np.redisPeers | nindent 4 }}
+  ports:
+    - protocol: TCP
+      port: {{ $np.redisPort }}
+{{- end }}
+{{- end }}
+
+{{/*
+Topology spread constraints of a component: (list $ component constraints). A constraint
+without labelSelector gets the component's pods as its selector.
+*/}}
+{{- define "hookrelay.topologySpread" -}}
+{{- $ctx := index . 0 -}}
+{{- $component := index . 1 -}}
+{{- range $c := index . 2 }}
+{{- $c = deepCopy $c }}
+{{- if not $c.labelSelector }}
+{{- $_ := set $c "labelSelector" (dict "matchLabels" (include "hookrelay.componentSelectorLabels" (list $ctx $component) | fromYaml)) }}
+{{- end }}
+- {{ toYaml $c | nindent 2 | trim }}
+{{- end }}
 {{- end -}}
