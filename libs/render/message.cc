@@ -20,8 +20,8 @@ constexpr std::array<absl::string_view, 8> kUrlKeys = {
     "url", "html_url", "absolute_url", "web_url", "link", "permalink", "href", "shareUrl"};
 constexpr std::array<absl::string_view, 6> kTextKeys = {"description", "text",    "message",
                                                         "body",        "comment", "content"};
-constexpr std::array<absl::string_view, 8> kAuthorKeys = {
-    "user", "author", "actor", "sender", "creator", "submitter", "owner", "reporter"};
+constexpr std::array<absl::string_view, 9> kAuthorKeys = {
+    "user", "author", "actor", "sender", "creator", "submitter", "owner", "reporter", "reviewer"};
 constexpr std::array<absl::string_view, 6> kPersonNameKeys = {
     "name", "display_name", "displayName", "username", "login", "email"};
 constexpr std::array<absl::string_view, 2> kColorKeys = {"color", "colour"};
@@ -75,18 +75,27 @@ bool IsHttpUrl(absl::string_view s) {
   return absl::StartsWithIgnoreCase(s, "https://") || absl::StartsWithIgnoreCase(s, "http://");
 }
 
-// The first key (in `keys` order, top level before nested) whose value is a string or a
-// number that `accept`s; marks it used.
+// The two tiers of scopes searched in turn: the payload and its subject (its first object
+// member), then the objects further away. As index ranges into Scopes::objects.
+std::array<std::pair<size_t, size_t>, 2> Tiers(const Scopes& scopes) {
+  const size_t near = std::min<size_t>(2, scopes.objects.size());
+  return {{{0, near}, {near, scopes.objects.size()}}};
+}
+
+// The first key (tier by tier, then in `keys` order, then scope by scope) whose value is a
+// string or a number that `accept`s; marks it used.
 template <size_t N>
 std::string FindText(Scopes& scopes, const std::array<absl::string_view, N>& keys,
                      bool (*accept)(absl::string_view) = NonEmpty) {
-  for (absl::string_view key : keys) {
-    for (const Value* object : scopes.objects) {
-      const Value* v = object->Find(key);
-      if (v == nullptr || !(v->is_string() || v->type() == Value::Type::kNumber)) continue;
-      if (!accept(v->text())) continue;
-      scopes.used.push_back(v);
-      return v->text();
+  for (const auto& [begin, end] : Tiers(scopes)) {
+    for (absl::string_view key : keys) {
+      for (size_t i = begin; i < end; ++i) {
+        const Value* v = scopes.objects[i]->Find(key);
+        if (v == nullptr || !(v->is_string() || v->type() == Value::Type::kNumber)) continue;
+        if (!accept(v->text())) continue;
+        scopes.used.push_back(v);
+        return v->text();
+      }
     }
   }
   return "";
@@ -102,14 +111,16 @@ std::string PersonName(const Value& person) {
 }
 
 std::string FindAuthor(Scopes& scopes) {
-  for (absl::string_view key : kAuthorKeys) {
-    for (const Value* object : scopes.objects) {
-      const Value* v = object->Find(key);
-      if (v == nullptr) continue;
-      std::string name = PersonName(*v);
-      if (name.empty()) continue;
-      scopes.used.push_back(v);
-      return name;
+  for (const auto& [begin, end] : Tiers(scopes)) {
+    for (absl::string_view key : kAuthorKeys) {
+      for (size_t i = begin; i < end; ++i) {
+        const Value* v = scopes.objects[i]->Find(key);
+        if (v == nullptr) continue;
+        std::string name = PersonName(*v);
+        if (name.empty()) continue;
+        scopes.used.push_back(v);
+        return name;
+      }
     }
   }
   return "";

@@ -36,17 +36,19 @@ inline constexpr uint32_t kDangerColor = 0xE01E5A;
 inline constexpr size_t kMaxMessageFields = 10;
 inline constexpr size_t kMaxMessageScopes = 16;
 
-// Builds a Message from well-known payload fields. They are looked up in the payload
-// object, then in its object members, then in theirs (breadth first, at most
-// kMaxMessageScopes objects; objects that hold a person, such as "author", only give the
-// author), each key in turn:
+// Builds a Message from well-known payload fields. They are looked up first in the payload
+// object and its subject (its first object member, e.g. data.review), then in its other
+// object members and the objects in those (at most kMaxMessageScopes objects; objects
+// that hold a person, such as "author", only give the author); within each of the two
+// tiers key by key:
 //   title   "<type in words>: <title>", <title> from title, summary, subject, name (e.g.
 //           "Review Requested: Homepage Redesign"); the type in words alone without one
 //   url     url, html_url, absolute_url, web_url, link, permalink, href, shareUrl (http
 //           and https only)
 //   text    description, text, message, body, comment, content
-//   author  user, author, actor, sender, creator, submitter, owner, reporter: a string,
-//           or an object's name, display_name, displayName, username, login or email
+//   author  user, author, actor, sender, creator, submitter, owner, reporter, reviewer:
+//           a string, or an object's name, display_name, displayName, username, login or
+//           email
 //   color   color/colour ("#rrggbb" or an integer), else a status, state, severity,
 //           level, result or conclusion word (approved/passed → green, pending/warning →
 //           amber, failed/rejected/critical → red), else the default blue

@@ -204,7 +204,11 @@ absl::StatusOr<RequestSigner> RequestSigner::Create(const Signing& signing, absl
                      return ToTime(a->expires_at()) > ToTime(b->expires_at());
                    });
   std::vector<absl::string_view> secrets = {signing.secret()};
-  for (const PreviousSecret* previous : active) secrets.push_back(previous->secret());
+  signer.expires_ = {absl::InfiniteFuture()};
+  for (const PreviousSecret* previous : active) {
+    secrets.push_back(previous->secret());
+    signer.expires_.push_back(ToTime(previous->expires_at()));
+  }
   for (absl::string_view secret : secrets) {
     if (signer.scheme_ == v1::SIGNING_SCHEME_STANDARD) {
       HR_ASSIGN_OR_RETURN(StandardSigner standard, StandardSigner::Create(secret));
@@ -234,7 +238,8 @@ void RequestSigner::Sign(absl::string_view delivery_id, absl::Time attempt_time,
       return SignStandard(delivery_id, attempt_time, body, out);
     case v1::SIGNING_SCHEME_HMAC_SHA256_HEX:
     case v1::SIGNING_SCHEME_HMAC_SHA1_HEX:
-      return SignHex(event_timestamp_ ? ToTime(event_time) : attempt_time, body, out);
+      return SignHex(attempt_time, event_timestamp_ ? ToTime(event_time) : attempt_time, body,
+                     out);
     case v1::SIGNING_SCHEME_STRIPE:
       return SignStripe(attempt_time, body, out);
     default:  // NONE; Create() admits no other value
@@ -246,9 +251,10 @@ void RequestSigner::SignStandard(absl::string_view delivery_id, absl::Time ts,
                                  absl::string_view body, std::vector<Header>* out) const {
   std::string signature;
   signature.reserve(standard_signers_.size() * 48);  // "v1," + 44 base64 + " "
-  for (const StandardSigner& signer : standard_signers_) {
+  for (size_t i = 0; i < standard_signers_.size(); ++i) {
+    if (ts >= expires_[i]) continue;
     if (!signature.empty()) signature.push_back(' ');
-    signer.AppendSignature(delivery_id, ts, body, &signature);
+    standard_signers_[i].AppendSignature(delivery_id, ts, body, &signature);
   }
   out->push_back({"webhook-id", std::string(delivery_id)});
   out->push_back({"webhook-timestamp", absl::StrCat(absl::ToUnixSeconds(ts))});
@@ -265,28 +271,28 @@ std::string RequestSigner::HexSignature(const std::string& key, absl::string_vie
   return value;
 }
 
-void RequestSigner::SignHex(absl::Time timestamp, absl::string_view body,
-                            std::vector<Header>* out) const {
+void RequestSigner::SignHex(absl::Time attempt_time, absl::Time header_time,
+                            absl::string_view body, std::vector<Header>* out) const {
   out->push_back({header_, HexSignature(keys_.front(), body)});
-  if (keys_.size() > 1) {
-    std::string previous;
-    for (size_t i = 1; i < keys_.size(); ++i) {
-      if (i > 1) previous.append(", ");
-      previous.append(HexSignature(keys_[i], body));
-    }
-    out->push_back({previous_header_, std::move(previous)});
+  std::string previous;
+  for (size_t i = 1; i < keys_.size(); ++i) {
+    if (attempt_time >= expires_[i]) continue;
+    if (!previous.empty()) previous.append(", ");
+    previous.append(HexSignature(keys_[i], body));
   }
+  if (!previous.empty()) out->push_back({previous_header_, std::move(previous)});
   if (timestamp_header_.empty()) return;
-  out->push_back({timestamp_header_, FormatTimestamp(timestamp, iso8601_timestamp_)});
+  out->push_back({timestamp_header_, FormatTimestamp(header_time, iso8601_timestamp_)});
 }
 
 void RequestSigner::SignStripe(absl::Time ts, absl::string_view body,
                                std::vector<Header>* out) const {
   const absl::AlphaNum unix_seconds(absl::ToUnixSeconds(ts));
   std::string value = absl::StrCat("t=", unix_seconds);
-  for (const std::string& key : keys_) {
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    if (ts >= expires_[i]) continue;
     const HmacDigest digest =
-        ComputeHmac(HmacAlgorithm::kSha256, key, {unix_seconds.Piece(), ".", body});
+        ComputeHmac(HmacAlgorithm::kSha256, keys_[i], {unix_seconds.Piece(), ".", body});
     const size_t start = value.size();
     value.resize(start + 4 + 2 * digest.size);
     std::copy_n(",v1=", 4, value.begin() + start);

@@ -52,7 +52,8 @@ std::string PreviousSignatureHeader(absl::string_view signature_header);
 class RequestSigner {
  public:
   // Validates `signing` (see ValidateSigning) and prepares keys for every active secret: the
-  // current one and previous ones whose expires_at is after `now`.
+  // current one and previous ones whose expires_at is after `now`. Each previous secret
+  // signs only attempts before its expires_at.
   static absl::StatusOr<RequestSigner> Create(const hookrelay::v1::Signing& signing,
                                               absl::Time now);
 
@@ -68,13 +69,17 @@ class RequestSigner {
 
   void SignStandard(absl::string_view delivery_id, absl::Time ts, absl::string_view body,
                     std::vector<Header>* out) const;
-  void SignHex(absl::Time timestamp, absl::string_view body, std::vector<Header>* out) const;
+  void SignHex(absl::Time attempt_time, absl::Time header_time, absl::string_view body,
+               std::vector<Header>* out) const;
   std::string HexSignature(const std::string& key, absl::string_view body) const;
   void SignStripe(absl::Time ts, absl::string_view body, std::vector<Header>* out) const;
 
   hookrelay::v1::SigningScheme scheme_ = hookrelay::v1::SIGNING_SCHEME_NONE;
   std::vector<StandardSigner> standard_signers_;  // STANDARD: current first
   std::vector<std::string> keys_;                 // hex schemes and STRIPE: current first
+  // When each secret above stops signing (the current one never): a signer built before a
+  // grace period ends stops using the old secret at its expires_at, not when rebuilt.
+  std::vector<absl::Time> expires_;
   std::string header_;
   std::string previous_header_;  // hex schemes
   std::string prefix_;

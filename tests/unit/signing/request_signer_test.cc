@@ -15,6 +15,7 @@ using ::hookrelay::v1::Signing;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::SizeIs;
 using ::testing::StartsWith;
 
 MATCHER_P2(HeaderIs, name, value, "") { return arg.name == name && arg.value == value; }
@@ -143,12 +144,17 @@ TEST_F(RequestSignerTest, HexSha1RotationKeepsThePrefixOnEachPreviousSignature) 
       ElementsAre(
           HeaderIs("X-Hub-Signature", "sha1=2da57a63580e1b8259222d7c976d87cd11bdfb5b"),
           HeaderIs("X-Hub-Signature-Previous", "sha1=3295fc8c0ded286eb98bbb5074bcc48caa6a8b03")));
-  // Once the grace period is over, the second header is gone.
-  const RequestSigner later = RequestSigner::Create(signing, now_ + absl::Hours(1)).value();
+  // Once the grace period is over the second header is gone, also from a signer built
+  // before it ended.
+  const RequestSigner signer = RequestSigner::Create(signing, now_).value();
   std::vector<Header> headers;
-  later.Sign(kMsgId, ts_, event_time_, kBody, &headers);
+  signer.Sign(kMsgId, now_ + absl::Hours(1), event_time_, kBody, &headers);
   EXPECT_THAT(headers, ElementsAre(HeaderIs("X-Hub-Signature",
                                             "sha1=2da57a63580e1b8259222d7c976d87cd11bdfb5b")));
+  headers.clear();
+  signer.Sign(kMsgId, now_ + absl::Hours(1) - absl::Milliseconds(1), event_time_, kBody,
+              &headers);
+  EXPECT_THAT(headers, SizeIs(2));
 }
 
 TEST_F(RequestSignerTest, HexSha1UsesLegacyGithubHeader) {
