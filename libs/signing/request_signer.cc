@@ -238,8 +238,7 @@ void RequestSigner::Sign(absl::string_view delivery_id, absl::Time attempt_time,
       return SignStandard(delivery_id, attempt_time, body, out);
     case v1::SIGNING_SCHEME_HMAC_SHA256_HEX:
     case v1::SIGNING_SCHEME_HMAC_SHA1_HEX:
-      return SignHex(attempt_time, event_timestamp_ ? ToTime(event_time) : attempt_time, body,
-                     out);
+      return SignHex(attempt_time, event_timestamp_ ? ToTime(event_time) : attempt_time, body, out);
     case v1::SIGNING_SCHEME_STRIPE:
       return SignStripe(attempt_time, body, out);
     default:  // NONE; Create() admits no other value
@@ -271,8 +270,8 @@ std::string RequestSigner::HexSignature(const std::string& key, absl::string_vie
   return value;
 }
 
-void RequestSigner::SignHex(absl::Time attempt_time, absl::Time header_time,
-                            absl::string_view body, std::vector<Header>* out) const {
+void RequestSigner::SignHex(absl::Time attempt_time, absl::Time header_time, absl::string_view body,
+                            std::vector<Header>* out) const {
   out->push_back({header_, HexSignature(keys_.front(), body)});
   std::string previous;
   for (size_t i = 1; i < keys_.size(); ++i) {

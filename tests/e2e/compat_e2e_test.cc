@@ -1,8 +1,9 @@
 // Compatibility end to end (the seed products' own configurations are in recipes_e2e_test):
 // webhook shapes and behaviours hookrelay promises, configured through the registry API alone
-// (format, template, headers, user agent, signing, rotation, retry policy), delivered by the real worker to a real HTTP receiver that checks the body shape,
-// the exact header names and the signature the way each receiver's documentation says,
-// computed independently (OpenSSL HMAC, the npm `standardwebhooks` and `svix` packages).
+// (format, template, headers, user agent, signing, rotation, retry policy), delivered by the real
+// worker to a real HTTP receiver that checks the body shape, the exact header names and the
+// signature the way each receiver's documentation says, computed independently (OpenSSL HMAC, the
+// npm `standardwebhooks` and `svix` packages).
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -230,8 +231,8 @@ TEST_F(CompatE2eTest, HexSchemesSignWithThePreviousSecretInASecondHeaderDuringRo
   const Case kCases[] = {
       {"/mockreview", v1::SIGNING_SCHEME_HMAC_SHA256_HEX, "X-MockReview-Signature", "",
        kMockReviewSecret, "mockreview-rotated-secret-43"},
-      {"/reviewboard", v1::SIGNING_SCHEME_HMAC_SHA1_HEX, "X-Hub-Signature", "sha1=",
-       kReviewBoardSecret, "reviewboard rotated secret 4567"}};
+      {"/reviewboard", v1::SIGNING_SCHEME_HMAC_SHA1_HEX, "X-Hub-Signature",
+       "sha1=", kReviewBoardSecret, "reviewboard rotated secret 4567"}};
   auto hmac = [](const Case& c, const std::string& secret, const std::string& body) {
     return absl::StrCat(c.prefix, c.scheme == v1::SIGNING_SCHEME_HMAC_SHA1_HEX
                                       ? HmacSha1Hex(secret, body)
@@ -260,8 +261,8 @@ TEST_F(CompatE2eTest, HexSchemesSignWithThePreviousSecretInASecondHeaderDuringRo
     ASSERT_TRUE(st.ok()) << st.error_message();
     ASSERT_EQ(rotated.signing().previous_secrets_size(), 1);
     const auto& expires = rotated.signing().previous_secrets(0).expires_at();
-    grace_ends = std::max(grace_ends, absl::FromUnixSeconds(expires.seconds()) +
-                                          absl::Nanoseconds(expires.nanos()));
+    grace_ends = std::max(
+        grace_ends, absl::FromUnixSeconds(expires.seconds()) + absl::Nanoseconds(expires.nanos()));
   }
   v1::PublishEventResponse published;
   grpc::Status st = Publish("review.published", R"({"review":{"id":42}})", &published);

@@ -117,7 +117,8 @@ class RecipesE2eTest : public ::testing::Test {
   // Runs the test sends, each for the recipe's first hook, once the events' requests are in.
   void TestHooks(const Recipe& recipe, Run* run) {
     const size_t from_events = recipe.requests.size() - recipe.tests.size();
-    ASSERT_TRUE(WaitFor([&] { return receiver_->RequestCount() >= from_events; }, kDeliveryTimeout));
+    ASSERT_TRUE(
+        WaitFor([&] { return receiver_->RequestCount() >= from_events; }, kDeliveryTimeout));
     for (const std::string& text : recipe.tests) {
       auto req = FromJson<v1::TestWebhookRequest>(text);
       EXPECT_EQ(req.id(), "wh_…");
@@ -187,11 +188,9 @@ class RecipesE2eTest : public ::testing::Test {
   // The product's own check of a received request (recipe_verify.js).
   static int Verify(const std::string& product, const std::string& secret,
                     const ReceivedRequest& r) {
-    return RunRecipeVerifier("node", "recipe_verify.js",
-                             {{"product", product},
-                              {"secret", secret},
-                              {"headers", r.headers},
-                              {"body", r.body}});
+    return RunRecipeVerifier(
+        "node", "recipe_verify.js",
+        {{"product", product}, {"secret", secret}, {"headers", r.headers}, {"body", r.body}});
   }
 
   v1::Delivery WaitForEnd(const std::string& delivery_id) {
@@ -260,8 +259,8 @@ TEST_F(RecipesE2eTest, MockReviewJiraCommentsOnTheEventsIssueOnly) {
 
   for (const char* key : {R"(".")", R"("..")", R"("")", R"("../comment")", "null"}) {
     SCOPED_TRACE(key);
-    v1::PublishEventRequest req = FromJson<v1::PublishEventRequest>(
-        RecipeNamed("mockreview-jira").events.at(0));
+    v1::PublishEventRequest req =
+        FromJson<v1::PublishEventRequest>(RecipeNamed("mockreview-jira").events.at(0));
     req.set_payload(absl::StrCat(R"({"file":{"name":"x.png"},"jiraIssueKey":)", key, "}"));
     v1::PublishEventResponse published;
     ASSERT_TRUE(stack_->stub().PublishEvent(stack_->Context().get(), req, &published).ok());

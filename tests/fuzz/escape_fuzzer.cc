@@ -46,8 +46,8 @@ std::string XmlRepresentable(absl::string_view s) {
 // traps on a raw '<' or an '&' that starts none of them.
 std::string XmlDecode(absl::string_view s) {
   static constexpr std::pair<absl::string_view, char> kEntities[] = {
-      {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''},
-      {"&#9;", '\t'}, {"&#10;", '\n'}, {"&#13;", '\r'}};
+      {"&amp;", '&'},   {"&lt;", '<'},  {"&gt;", '>'},   {"&quot;", '"'},
+      {"&apos;", '\''}, {"&#9;", '\t'}, {"&#10;", '\n'}, {"&#13;", '\r'}};
   std::string out;
   for (size_t i = 0; i < s.size();) {
     Check(s[i] != '<');

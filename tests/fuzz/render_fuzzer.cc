@@ -126,8 +126,8 @@ void CheckBody(v1::PayloadFormat format, const std::string& body) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   static const std::vector<Renderer>* const renderers = new std::vector<Renderer>(MakeRenderers());
   static const v1::PayloadFormat kFormats[] = {
-      v1::PAYLOAD_FORMAT_ENVELOPE, v1::PAYLOAD_FORMAT_JSON,    v1::PAYLOAD_FORMAT_XML,
-      v1::PAYLOAD_FORMAT_FORM,     v1::PAYLOAD_FORMAT_SLACK,   v1::PAYLOAD_FORMAT_DISCORD,
+      v1::PAYLOAD_FORMAT_ENVELOPE, v1::PAYLOAD_FORMAT_JSON,     v1::PAYLOAD_FORMAT_XML,
+      v1::PAYLOAD_FORMAT_FORM,     v1::PAYLOAD_FORMAT_SLACK,    v1::PAYLOAD_FORMAT_DISCORD,
       v1::PAYLOAD_FORMAT_JIRA,     v1::PAYLOAD_FORMAT_TEMPLATE, v1::PAYLOAD_FORMAT_SLACK,
       v1::PAYLOAD_FORMAT_DISCORD,  v1::PAYLOAD_FORMAT_JIRA};
   v1::Event event;

@@ -75,8 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   v1::Webhook hook;
   hook.set_url(std::string(kOrigin) + std::string(input.substr(0, nul)));
   hook.set_payload_format(v1::PAYLOAD_FORMAT_ENVELOPE);
-  absl::StatusOr<hookrelay::render::Renderer> renderer =
-      hookrelay::render::Renderer::Create(hook);
+  absl::StatusOr<hookrelay::render::Renderer> renderer = hookrelay::render::Renderer::Create(hook);
   if (!renderer.ok()) return 0;
   v1::Event event;
   event.set_id("evt_1");

@@ -152,8 +152,7 @@ TEST_F(RequestSignerTest, HexSha1RotationKeepsThePrefixOnEachPreviousSignature) 
   EXPECT_THAT(headers, ElementsAre(HeaderIs("X-Hub-Signature",
                                             "sha1=2da57a63580e1b8259222d7c976d87cd11bdfb5b")));
   headers.clear();
-  signer.Sign(kMsgId, now_ + absl::Hours(1) - absl::Milliseconds(1), event_time_, kBody,
-              &headers);
+  signer.Sign(kMsgId, now_ + absl::Hours(1) - absl::Milliseconds(1), event_time_, kBody, &headers);
   EXPECT_THAT(headers, SizeIs(2));
 }
 
