@@ -123,6 +123,14 @@ bool IsPlaceholder(absl::string_view text) {
          absl::StrContains(text, " ");
 }
 
+bool HeaderMatches(absl::string_view expected, absl::string_view actual) {
+  const size_t open = expected.find('<');
+  if (open == absl::string_view::npos || !IsPlaceholder(expected.substr(open))) {
+    return expected == actual;
+  }
+  return actual.size() > open && absl::StartsWith(actual, expected.substr(0, open));
+}
+
 bool JsonMatches(const nlohmann::json& expected, const nlohmann::json& actual, std::string* why) {
   return JsonMatchesAt(expected, actual, "$", why);
 }

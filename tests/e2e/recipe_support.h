@@ -50,8 +50,12 @@ struct ExpectedRequest {
 // or a header line has no ':'.
 absl::StatusOr<ExpectedRequest> ParseExpectedRequest(absl::string_view block);
 
-// Whether a text is a "<...>" placeholder, matching any value.
+// Whether a text is a "<...>" placeholder (with a space inside), matching any value.
 bool IsPlaceholder(absl::string_view text);
+
+// Whether header value `actual` is `expected`, where `expected` may end in a placeholder:
+// "sha1=<hex HMAC-SHA1 ...>" matches "sha1=" followed by anything.
+bool HeaderMatches(absl::string_view expected, absl::string_view actual);
 
 // Whether `actual` equals `expected`, where a "<...>" string in `expected` matches any
 // string; on a difference, `why` names its JSON path.

@@ -23,14 +23,17 @@ function units(s) {
 // MockReview's guide, section 5.1, Node.js example: HMAC-SHA256 hex of JSON.stringify(req.body).
 function verifyMockReview(headers, body, secret) {
   const signature = headers['x-mockreview-signature'];
-  const hmac = crypto.createHmac('sha256', secret).update(JSON.stringify(JSON.parse(body))).digest('hex');
+  const hmac = crypto.createHmac('sha256', secret)
+    .update(JSON.stringify(JSON.parse(body)))
+    .digest('hex');
   check(signature === hmac, `X-MockReview-Signature ${signature} is not ${hmac}`);
 }
 
 // Smartlook's "Hash verification": createHmac('sha256', secret).update(`${message}`).digest('hex').
 function verifySmartlook(headers, body, secret) {
   const signature = crypto.createHmac('sha256', secret).update(`${body}`).digest('hex');
-  check(headers['smartlook-signature-256'] === signature, 'Smartlook-Signature-256 does not verify');
+  check(headers['smartlook-signature-256'] === signature,
+        'Smartlook-Signature-256 does not verify');
   const event = JSON.parse(body);
   for (const key of ['type', 'timestamp', 'project', 'organization', 'data']) {
     check(key in event, `body lacks ${key}`);
@@ -40,7 +43,10 @@ function verifySmartlook(headers, body, secret) {
 // Miniback's "Verification Examples" (Node.js) and "Validate Payloads".
 function verifyMiniback(headers, body, secret) {
   function verifySignature(payload, signature, secret) {
-    const expectedSignature = crypto.createHmac('sha256', secret).update(payload, 'utf8').digest('hex');
+    const expectedSignature = crypto
+      .createHmac('sha256', secret)
+      .update(payload, 'utf8')
+      .digest('hex');
     return crypto.timingSafeEqual(Buffer.from(signature), Buffer.from(expectedSignature));
   }
   function isValidWebhook(body) {
@@ -113,14 +119,17 @@ function checkAdf(node) {
     check(typeof node.text === 'string' && node.text.length > 0 && !node.text.includes('\n'),
           'text nodes hold non-empty text without newlines');
     for (const mark of node.marks || []) {
-      check(['strong', 'em', 'code', 'link', 'strike', 'underline'].includes(mark.type), `mark ${mark.type}`);
-      if (mark.type === 'link') check(mark.attrs && /^https?:\/\//.test(mark.attrs.href), 'link href');
+      check(['strong', 'em', 'code', 'link', 'strike', 'underline'].includes(mark.type),
+            `mark ${mark.type}`);
+      if (mark.type === 'link') {
+        check(mark.attrs && /^https?:\/\//.test(mark.attrs.href), 'link href');
+      }
     }
     return;
   }
   if (node.type === 'hardBreak') return;
-  check(['paragraph', 'bulletList', 'orderedList', 'listItem', 'heading', 'blockquote'].includes(node.type),
-        `node type ${node.type}`);
+  const blocks = ['paragraph', 'bulletList', 'orderedList', 'listItem', 'heading', 'blockquote'];
+  check(blocks.includes(node.type), `node type ${node.type}`);
   check(Array.isArray(node.content), `${node.type} without content`);
   node.content.forEach(checkAdf);
 }

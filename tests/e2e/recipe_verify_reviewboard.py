@@ -5,7 +5,7 @@ Board signs (X-Hub-Signature: sha1=<hex HMAC-SHA1>); the XML is compared byte fo
 Review Board's XML encoding (djblets' XMLEncoderAdapter, rebuilt here from its documented
 behaviour on Python's own xml.sax.saxutils.XMLGenerator); the form body is parsed with
 urllib. Input on stdin: {"kind": "json" | "xml" | "form" | "custom", "secret", "headers"
-(names lowercased), "body", "payload"}. Exit 0 when the request passes, 1 otherwise.
+(names lowercased), "body", "payload" (the event's payload as JSON text)}. Exit 0 when the request passes, 1 otherwise.
 """
 
 import hashlib
@@ -108,6 +108,7 @@ def check_body(kind, body, payload):
 def main():
     request = json.load(sys.stdin)
     kind, headers, body = request['kind'], request['headers'], request['body']
+    request['payload'] = json.loads(request['payload'])  # members in the payload's order
     digest = hmac.new(request['secret'].encode('utf-8'), body.encode('utf-8'),
                       hashlib.sha1).hexdigest()
     if not hmac.compare_digest(headers.get('x-hub-signature', ''), 'sha1=' + digest):

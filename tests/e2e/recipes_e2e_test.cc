@@ -52,7 +52,7 @@ Message FromJson(const std::string& text) {
 
 // A recipe as run: the hooks created, the events published, and per expected request the
 // request received.
-struct Run {
+struct RecipeRun {
   std::vector<v1::Webhook> hooks;
   std::vector<v1::PublishEventResponse> published;
   std::vector<v1::TestWebhookResponse> tested;
@@ -86,7 +86,7 @@ class RecipesE2eTest : public ::testing::Test {
   }
 
   // Creates the recipe's webhooks as written, sending to the receiver instead of their host.
-  void CreateHooks(const Recipe& recipe, Run* run) {
+  void CreateHooks(const Recipe& recipe, RecipeRun* run) {
     size_t templated = 0;
     for (const std::string& text : recipe.webhooks) {
       auto req = FromJson<v1::CreateWebhookRequest>(text);
@@ -102,7 +102,7 @@ class RecipesE2eTest : public ::testing::Test {
     }
   }
 
-  void PublishEvents(const Recipe& recipe, Run* run) {
+  void PublishEvents(const Recipe& recipe, RecipeRun* run) {
     ASSERT_EQ(recipe.payloads.size(), recipe.events.size()) << "one payload block per event";
     for (size_t i = 0; i < recipe.events.size(); ++i) {
       const auto req = FromJson<v1::PublishEventRequest>(recipe.events[i]);
@@ -115,7 +115,7 @@ class RecipesE2eTest : public ::testing::Test {
   }
 
   // Runs the test sends, each for the recipe's first hook, once the events' requests are in.
-  void TestHooks(const Recipe& recipe, Run* run) {
+  void TestHooks(const Recipe& recipe, RecipeRun* run) {
     const size_t from_events = recipe.requests.size() - recipe.tests.size();
     ASSERT_TRUE(
         WaitFor([&] { return receiver_->RequestCount() >= from_events; }, kDeliveryTimeout));
@@ -156,7 +156,8 @@ class RecipesE2eTest : public ::testing::Test {
     for (const auto& [name, value] : expected.headers) {
       const std::string key = absl::AsciiStrToLower(name);
       ASSERT_TRUE(r.headers.contains(key)) << "no " << name << " header";
-      if (!IsPlaceholder(value)) EXPECT_EQ(r.headers.at(key), value) << name;
+      EXPECT_TRUE(HeaderMatches(value, r.headers.at(key)))
+          << name << ": " << r.headers.at(key) << " is not " << value;
       if (key == "content-type" && absl::StrContains(value, "json")) json_body = true;
     }
     if (!json_body) {
@@ -168,9 +169,9 @@ class RecipesE2eTest : public ::testing::Test {
   }
 
   // Runs recipe `name` as written and checks every request against the recipe's.
-  Run RunRecipe(const std::string& name) {
+  RecipeRun RunRecipe(const std::string& name) {
     const Recipe& recipe = RecipeNamed(name);
-    Run run;
+    RecipeRun run;
     CreateHooks(recipe, &run);
     PublishEvents(recipe, &run);
     TestHooks(recipe, &run);
@@ -209,7 +210,7 @@ class RecipesE2eTest : public ::testing::Test {
     return d;
   }
 
-  void ExpectAllSucceeded(const Run& run) {
+  void ExpectAllSucceeded(const RecipeRun& run) {
     for (const v1::PublishEventResponse& p : run.published) {
       for (const std::string& id : p.delivery_ids()) {
         const v1::Delivery d = WaitForEnd(id);
@@ -235,14 +236,14 @@ TEST_F(RecipesE2eTest, EveryRecipeInTheDocumentIsTested) {
 }
 
 TEST_F(RecipesE2eTest, MockReviewSlackSendsMockReviewsMessage) {
-  const Run run = RunRecipe("mockreview-slack");
+  const RecipeRun run = RunRecipe("mockreview-slack");
   ASSERT_THAT(run.received, SizeIs(1));
   EXPECT_EQ(Verify("mockreview-slack", "", run.received[0]), 0);
   ExpectAllSucceeded(run);
 }
 
 TEST_F(RecipesE2eTest, MockReviewDiscordSendsAnEmbedWithinDiscordsLimits) {
-  const Run run = RunRecipe("mockreview-discord");
+  const RecipeRun run = RunRecipe("mockreview-discord");
   ASSERT_THAT(run.received, SizeIs(1));
   EXPECT_EQ(Verify("mockreview-discord", "", run.received[0]), 0);
   ExpectAllSucceeded(run);
@@ -252,7 +253,7 @@ TEST_F(RecipesE2eTest, MockReviewDiscordSendsAnEmbedWithinDiscordsLimits) {
 // Authorization header) elsewhere: ".." would have made .../issue/../comment, which URL
 // normalisation sends to /rest/api/3/comment.
 TEST_F(RecipesE2eTest, MockReviewJiraCommentsOnTheEventsIssueOnly) {
-  const Run run = RunRecipe("mockreview-jira");
+  const RecipeRun run = RunRecipe("mockreview-jira");
   ASSERT_THAT(run.received, SizeIs(1));
   EXPECT_EQ(Verify("mockreview-jira", "", run.received[0]), 0);
   ExpectAllSucceeded(run);
@@ -286,7 +287,7 @@ TEST_F(RecipesE2eTest, MockReviewJiraCommentsOnTheEventsIssueOnly) {
 }
 
 TEST_F(RecipesE2eTest, MockReviewCustomWebhookVerifiesWithMockReviewsExample) {
-  const Run run = RunRecipe("mockreview-custom");
+  const RecipeRun run = RunRecipe("mockreview-custom");
   ASSERT_THAT(run.received, SizeIs(1));
   const std::string secret = run.hooks.at(0).signing().secret();
   EXPECT_EQ(secret, "your-secret-here");
@@ -298,9 +299,10 @@ TEST_F(RecipesE2eTest, MockReviewCustomWebhookVerifiesWithMockReviewsExample) {
 // JSON, XML and form data carry Review Board's own payload, as Review Board encodes it; the
 // custom payload names its fields as Review Board's templates do.
 TEST_F(RecipesE2eTest, ReviewBoardEncodingsAreReviewBoards) {
-  const Run run = RunRecipe("reviewboard");
+  const RecipeRun run = RunRecipe("reviewboard");
   ASSERT_THAT(run.received, SizeIs(4));
-  const json payload = Parse(RecipeNamed("reviewboard").payloads.at(0));
+  // As text: the XML follows the payload's member order, which a parsed json would sort.
+  const std::string payload = RecipeNamed("reviewboard").payloads.at(0);
   const char* const kKinds[] = {"json", "xml", "form", "custom"};
   for (size_t i = 0; i < 4; ++i) {
     json input = {{"kind", kKinds[i]},
@@ -322,7 +324,7 @@ TEST_F(RecipesE2eTest, ReviewBoardEncodingsAreReviewBoards) {
 }
 
 TEST_F(RecipesE2eTest, SmartlookIssueVerifiesWithSmartlooksExample) {
-  const Run run = RunRecipe("smartlook");
+  const RecipeRun run = RunRecipe("smartlook");
   ASSERT_THAT(run.received, SizeIs(1));
   EXPECT_EQ(Verify("smartlook", run.hooks.at(0).signing().secret(), run.received[0]), 0);
   EXPECT_EQ(Verify("smartlook", "another-secret-value", run.received[0]), 1);
@@ -331,7 +333,7 @@ TEST_F(RecipesE2eTest, SmartlookIssueVerifiesWithSmartlooksExample) {
 
 // Miniback's feedback webhook and its Test button (TestWebhook with the event type "test").
 TEST_F(RecipesE2eTest, MinibackFeedbackAndTestButtonVerifyWithMinibacksExample) {
-  const Run run = RunRecipe("miniback");
+  const RecipeRun run = RunRecipe("miniback");
   ASSERT_THAT(run.received, SizeIs(2));
   const std::string secret = run.hooks.at(0).signing().secret();
   EXPECT_EQ(Verify("miniback", secret, run.received[0]), 0);

@@ -22,8 +22,8 @@ namespace {
 
 using namespace hookrelay::render;  // NOLINT: a fuzz target over this library's functions
 
-constexpr absl::string_view kReplacement = "\xEF\xBF\xBD";
-constexpr absl::string_view kEllipsis = "\xE2\x80\xA6";
+constexpr char kReplacement[] = "\xEF\xBF\xBD";
+constexpr absl::string_view kEllipsis("\xE2\x80\xA6", 3);
 
 void Check(bool condition) {
   if (!condition) __builtin_trap();
