@@ -5,8 +5,8 @@
 // Checks: no crash or sanitizer report, and for each escaper that its output holds only what
 // its syntax allows and decodes back to the input: JSON strings (for valid UTF-8), XML
 // character data and attribute values (C0 controls replaced by U+FFFD), form and percent
-// encoding; Truncate stays within its length, cuts only at a UTF-8 character boundary and
-// keeps a prefix; the media type helpers accept any text.
+// encoding; Truncate stays within its length, keeps a prefix and never splits a UTF-8
+// character; the media type helpers accept any text.
 
 #include <cstddef>
 #include <cstdint>
@@ -98,6 +98,21 @@ std::string PercentDecode(absl::string_view s, absl::string_view kept, bool plus
 
 bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
 
+// Whether `kept`, a prefix of `s`, ends inside a UTF-8 character of `s`: its last lead byte
+// announces more bytes than `kept` holds and `s` goes on with them.
+bool SplitsACharacter(absl::string_view s, absl::string_view kept) {
+  size_t lead = kept.size();
+  while (lead > 0 && kept.size() - lead < 3 &&
+         IsContinuation(static_cast<unsigned char>(kept[lead - 1]))) {
+    --lead;
+  }
+  if (lead == 0) return false;
+  const auto c = static_cast<unsigned char>(kept[lead - 1]);
+  const size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+  return kept.size() - (lead - 1) < length && kept.size() < s.size() &&
+         IsContinuation(static_cast<unsigned char>(s[kept.size()]));
+}
+
 void CheckTruncate(absl::string_view s, size_t max_units) {
   const std::string t = Truncate(s, max_units);
   Check(Utf16Length(t) <= max_units || Utf16Length(s) <= max_units);
@@ -112,7 +127,7 @@ void CheckTruncate(absl::string_view s, size_t max_units) {
   Check(absl::EndsWith(t, kEllipsis));
   const absl::string_view kept = absl::string_view(t).substr(0, t.size() - kEllipsis.size());
   Check(absl::StartsWith(s, kept));
-  Check(kept.size() == s.size() || !IsContinuation(static_cast<unsigned char>(s[kept.size()])));
+  Check(!SplitsACharacter(s, kept));
 }
 
 }  // namespace
