@@ -216,6 +216,7 @@ std::string JiraBody(const Message& m) {
   doc.Add("content", std::move(content));
   Value body = Value::Object();
   body.Add("body", std::move(doc));
+  EnforceChatLimits(v1::PAYLOAD_FORMAT_JIRA, &body);
   return body.ToJson();
 }
 

@@ -3,32 +3,13 @@
 #include <cstddef>
 #include <string>
 
+#include "libs/render/chat_limits.h"
 #include "libs/render/message.h"
 
 // Request bodies for chat and issue-tracker receivers, built from a Message within each
 // receiver's documented limits. Text cut to a limit ends in "…", on a UTF-8 boundary;
 // lengths are counted in UTF-16 units as the receivers count them.
 namespace hookrelay::render {
-
-// Slack incoming webhooks (legacy attachments).
-inline constexpr size_t kSlackTitleMax = 256;
-inline constexpr size_t kSlackTextMax = 3000;  // text and each field value
-inline constexpr size_t kSlackFooterMax = 300;
-
-// Discord webhook embeds.
-inline constexpr size_t kDiscordTitleMax = 256;
-inline constexpr size_t kDiscordDescriptionMax = 4096;
-inline constexpr size_t kDiscordFieldsMax = 25;
-inline constexpr size_t kDiscordFieldNameMax = 256;
-inline constexpr size_t kDiscordFieldValueMax = 1024;
-inline constexpr size_t kDiscordFooterMax = 2048;
-inline constexpr size_t kDiscordAuthorMax = 256;
-inline constexpr size_t kDiscordTotalMax = 6000;  // title+description+fields+footer+author
-
-// JIRA comments (the body is limited to 32,767 characters).
-inline constexpr size_t kJiraTitleMax = 256;
-inline constexpr size_t kJiraTextMax = 30000;
-inline constexpr size_t kJiraFieldValueMax = 1000;
 
 // {"attachments":[{"fallback","color":"#rrggbb","author_name","title","title_link","text",
 // "fields":[{"title","value","short"}],"footer","ts"}]}; optional members are left out when
@@ -44,7 +25,8 @@ std::string DiscordBody(const Message& m);
 // An Atlassian Document Format comment, as POST /rest/api/3/issue/{key}/comment takes it:
 // {"body":{"type":"doc","version":1,"content":[…]}} with a paragraph holding the title
 // (strong, linked to the url) and "by <author>", the text as a paragraph with hard breaks,
-// the fields as a bullet list of "<name>: <value>", and the event type and time in italics.
+// the fields as a bullet list of "<name>: <value>", and the event type and time in italics;
+// the whole body within kJiraBodyMax (see EnforceChatLimits).
 std::string JiraBody(const Message& m);
 
 }  // namespace hookrelay::render

@@ -23,62 +23,78 @@ bool IsXmlName(absl::string_view key) {
   });
 }
 
-void AppendXmlValue(const Value& value, std::string* out);
+// Writes XML the way Python's XMLGenerator does under djblets' XMLEncoderAdapter: a start
+// or end tag that follows another tag starts a new line indented by the nesting level; one
+// that follows text does not.
+class ReviewBoardXmlWriter {
+ public:
+  explicit ReviewBoardXmlWriter(std::string* out) : out_(out) {}
 
-// <name>value</name>, or <item key="name">value</item> when `name` is not a plain XML name;
-// null becomes an empty element <name/>.
-void AppendXmlElement(absl::string_view name, const Value& value, std::string* out) {
-  const bool plain = IsXmlName(name);
-  out->push_back('<');
-  if (plain) {
-    absl::StrAppend(out, name);
-  } else {
-    out->append("item key=\"");
-    AppendXmlEscaped(out, name);
-    out->push_back('"');
+  void Write(const Value& value) {
+    switch (value.type()) {
+      case Value::Type::kObject:
+        for (const auto& [key, member] : value.members()) Element(key, member);
+        return;
+      case Value::Type::kArray:
+        Start("array");
+        for (const Value& item : value.items()) Element("item", item);
+        End("array");
+        return;
+      case Value::Type::kBool:
+        Text(value.boolean() ? "1" : "0");
+        return;
+      case Value::Type::kNull:
+        return;
+      default:
+        Text(value.text());
+        return;
+    }
   }
-  if (value.is_null()) {
-    out->append("/>");
-    return;
-  }
-  out->push_back('>');
-  AppendXmlValue(value, out);
-  out->append("</");
-  absl::StrAppend(out, plain ? name : "item");
-  out->push_back('>');
-}
 
-void AppendXmlValue(const Value& value, std::string* out) {
-  switch (value.type()) {
-    case Value::Type::kObject:
-      for (const auto& [key, member] : value.members()) AppendXmlElement(key, member, out);
-      return;
-    case Value::Type::kArray:
-      for (const Value& item : value.items()) {
-        if (item.is_null()) {
-          out->append("<item/>");
-          continue;
-        }
-        out->append("<item>");
-        AppendXmlValue(item, out);
-        out->append("</item>");
-      }
-      return;
-    default:
-      AppendXmlEscaped(out, value.ToText());
-      return;
+  void Element(absl::string_view name, const Value& value) {
+    Start(name);
+    Write(value);
+    End(name);
   }
-}
 
-void AppendXmlTextElement(absl::string_view name, absl::string_view text, std::string* out) {
-  out->push_back('<');
-  absl::StrAppend(out, name);
-  out->push_back('>');
-  AppendXmlEscaped(out, text);
-  out->append("</");
-  absl::StrAppend(out, name);
-  out->push_back('>');
-}
+ private:
+  void Start(absl::string_view name) {
+    Indent();
+    out_->push_back('<');
+    if (IsXmlName(name)) {
+      absl::StrAppend(out_, name);
+    } else {
+      out_->append("item key=\"");
+      AppendXmlEscaped(out_, name);
+      out_->push_back('"');
+    }
+    out_->push_back('>');
+    ++level_;
+    indent_ = true;
+  }
+
+  void End(absl::string_view name) {
+    --level_;
+    Indent();
+    absl::StrAppend(out_, "</", IsXmlName(name) ? name : "item", ">");
+    indent_ = true;
+  }
+
+  void Text(absl::string_view text) {
+    AppendXmlText(out_, text);
+    indent_ = false;
+  }
+
+  void Indent() {
+    if (!indent_) return;
+    out_->push_back('\n');
+    out_->append(static_cast<size_t>(level_), ' ');
+  }
+
+  std::string* const out_;
+  int level_ = 0;
+  bool indent_ = false;
+};
 
 }  // namespace
 
@@ -103,23 +119,15 @@ void AppendEnvelope(const v1::Event& event, std::string* out) {
 }
 
 std::string FormBody(const v1::Event& event) {
-  std::string envelope;
-  AppendEnvelope(event, &envelope);
   std::string out = "payload=";
-  out.reserve(envelope.size() * 2);
-  AppendFormEncoded(&out, envelope);
+  out.reserve(out.size() + event.payload().size() * 2);
+  AppendFormEncoded(&out, event.payload());
   return out;
 }
 
-std::string XmlBody(const v1::Event& event, const Value& data) {
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><event>";
-  out.reserve(event.payload().size() * 2 + 256);
-  AppendXmlTextElement("id", event.id(), &out);
-  AppendXmlTextElement("type", event.type(), &out);
-  AppendXmlTextElement("timestamp", FormatTimestamp(event.occurred_at()), &out);
-  AppendXmlTextElement("tenant", event.tenant(), &out);
-  AppendXmlElement("data", data, &out);
-  out.append("</event>");
+std::string XmlBody(const Value& data) {
+  std::string out = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
+  ReviewBoardXmlWriter(&out).Element("rsp", data);
   return out;
 }
 
@@ -128,6 +136,10 @@ Value EventContext(const v1::Event& event, Value data) {
   e.Add("id", Value::String(event.id()));
   e.Add("type", Value::String(event.type()));
   e.Add("timestamp", Value::String(FormatTimestamp(event.occurred_at())));
+  const absl::Time occurred_at = absl::FromUnixSeconds(event.occurred_at().seconds()) +
+                                 absl::Nanoseconds(event.occurred_at().nanos());
+  e.Add("timestamp_unix", Value::Integer(absl::ToUnixSeconds(occurred_at)));
+  e.Add("timestamp_unix_ms", Value::Integer(absl::ToUnixMillis(occurred_at)));
   e.Add("tenant", Value::String(event.tenant()));
   std::vector<std::pair<std::string, std::string>> attributes(event.attributes().begin(),
                                                               event.attributes().end());

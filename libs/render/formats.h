@@ -19,19 +19,37 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
 // text as published, so no re-serialization happens on the hot path.
 void AppendEnvelope(const v1::Event& event, std::string* out);
 
-// `payload=<envelope, form-encoded>` (application/x-www-form-urlencoded), as Review Board
-// sends it.
+// `payload=<the payload as published, form-encoded>` (application/x-www-form-urlencoded),
+// as Review Board sends its payload in its "HTML Form Data" encoding.
 std::string FormBody(const v1::Event& event);
 
-// <?xml version="1.0" encoding="UTF-8"?><event><id/><type/><timestamp/><tenant/><data/>
-// </event>, `data` (the parsed payload) mapped to elements: object members become elements
-// named by their key (<item key="..."> when the key is not a plain XML name), array
-// elements become <item> elements, scalars text, null an empty element. Member order is
-// the payload's; output is deterministic.
-std::string XmlBody(const v1::Event& event, const Value& data);
+// The payload as Review Board's XML encoding writes it (djblets' XMLEncoderAdapter):
+//   <?xml version="1.0" encoding="utf-8"?>
+//   <rsp>
+//    <event>review_request_published</event>
+//    <review_request>
+//     <id>1303</id>
+//     <target_people>
+//      <array>
+//       <item>
+//        <title>chipx86</title>
+//       </item>
+//      </array>
+//     </target_people>
+//    </review_request>
+//   </rsp>
+// Object members become elements named by their key, in payload order (<item key="...">
+// when the key is not a plain XML name, where Review Board would write malformed XML);
+// arrays become <array> of <item>; strings are escaped text, numbers as written, true and
+// false "1" and "0" (Review Board's Python writes booleans as integers), null nothing.
+// Each element starts a line indented one space per level; text stays inline. A scalar
+// payload is the text of <rsp>.
+std::string XmlBody(const Value& data);
 
-// The template context: {"event": {"id","type","timestamp","tenant","attributes":{...}},
-// "data": <data>}; attributes sorted by key.
+// The template context: {"event": {"id","type","timestamp","timestamp_unix",
+// "timestamp_unix_ms","tenant","attributes":{...}}, "data": <data>}; timestamp is RFC 3339
+// with milliseconds, timestamp_unix whole seconds and timestamp_unix_ms milliseconds, all
+// of occurred_at; attributes sorted by key.
 Value EventContext(const v1::Event& event, Value data);
 
 }  // namespace hookrelay::render

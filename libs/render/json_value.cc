@@ -141,6 +141,10 @@ const Value* Value::Find(absl::string_view key) const {
   return nullptr;
 }
 
+Value* Value::FindMutable(absl::string_view key) {
+  return const_cast<Value*>(static_cast<const Value*>(this)->Find(key));
+}
+
 const Value* Value::Child(absl::string_view segment) const {
   if (type_ == Type::kObject) return Find(segment);
   size_t index = 0;

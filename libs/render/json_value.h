@@ -54,6 +54,11 @@ class Value {
   Value& Push(Value v);
   Value& Add(std::string key, Value v);
 
+  // For callers that edit a parsed document in place (see chat_limits.h).
+  Value* FindMutable(absl::string_view key);
+  std::vector<Value>& mutable_items() { return items_; }
+  std::vector<Member>& mutable_members() { return members_; }
+
   // Falsy: null, false, 0, "", []. Everything else (objects included) is truthy.
   bool Truthy() const;
   // Appends compact JSON (no spaces), members in order.

@@ -22,41 +22,49 @@ struct RenderedRequest {
 
 // Renders events for one webhook in its payload format. Create parses the hook's templates
 // once; Render is then cheap to call for every delivery. Immutable and thread-safe; cheap to
-// copy.
+// copy. deploy/docs/webhooks.md is the user's reference for all of this.
 //
 //   format              body                                   Content-Type
 //   ENVELOPE (default)  {"id","type","timestamp","tenant","data"}  application/json
 //   JSON                the payload as published                application/json
-//   XML                 see XmlBody                             application/xml
-//   FORM                payload=<envelope, form-encoded>        application/x-www-form-urlencoded
-//   TEMPLATE            payload_template over EventContext      application/json when the
-//                       (JSON-escaped when JSON, else as is)    template's first non-blank
-//                                                               character is { or [, else
-//                                                               text/plain; charset=utf-8
+//   XML                 the payload in Review Board's XML       application/xml
+//                       layout (see XmlBody)
+//   FORM                payload=<the payload, form-encoded>     application/x-www-form-urlencoded
+//   TEMPLATE            payload_template over EventContext,     the hook's content_type, else
+//                       values escaped for the media type       guessed (GuessTemplateMediaType)
+//                       (EscapeForMediaType)
 //   SLACK/DISCORD/JIRA  SlackBody/DiscordBody/JiraBody of       application/json
 //                       ExtractMessage, or payload_template
-//                       (JSON-escaped) when the hook has one
-// A URL holding "{{" is a template rendered with URL escaping over the same context.
+//                       (JSON-escaped); either way cut to the
+//                       service's limits (EnforceChatLimits)
+// A URL holding "{{" is a template rendered with URL escaping over the same context; the
+// rendered URL must keep its path's structure (CheckUrlPath).
 class Renderer {
  public:
-  // INVALID_ARGUMENT naming "<field>.payload_template", "<field>.url" or
-  // "<field>.payload_format" when the hook's templates do not parse or its format is unknown
-  // or needs a template it lacks.
+  // INVALID_ARGUMENT naming "<field>.payload_template", "<field>.url",
+  // "<field>.content_type" or "<field>.payload_format" when the hook's templates do not
+  // parse, its URL template has "." or ".." or empty path segments of its own, its content
+  // type is malformed or set for a format other than TEMPLATE, or its format is unknown or
+  // needs a template it lacks.
   static absl::StatusOr<Renderer> Create(const v1::Webhook& hook,
                                          absl::string_view field = "webhook");
 
   // Errors (all mean "this event cannot be rendered for this hook"; do not retry):
   // INVALID_ARGUMENT "event.payload: ..." when a parsing format meets a payload that is not
   // JSON or nests deeper than kMaxPayloadDepth; FAILED_PRECONDITION "<field>.url: data.key is
-  // missing" (or .payload_template) for a missing variable, or when the rendered URL holds
-  // spaces or control characters, or a JSON template renders invalid JSON; OUT_OF_RANGE
-  // when a template's output or work exceeds its bounds.
+  // missing" (or .payload_template) for a missing variable, "<field>.url: <name> is empty"
+  // for an empty URL value, or when the rendered URL holds spaces or control characters or
+  // would change its path (CheckUrlPath), or a JSON template renders invalid JSON;
+  // OUT_OF_RANGE when a template's output or work exceeds its bounds.
   absl::StatusOr<RenderedRequest> Render(const v1::Event& event) const;
 
  private:
   Renderer() = default;
-  bool NeedsContext() const;
-  absl::Status RenderBody(const v1::Event& event, const Value* context, RenderedRequest* out) const;
+  absl::Status ParseUrl(const v1::Webhook& hook, absl::string_view field);
+  absl::Status ParseBodyTemplate(const v1::Webhook& hook, absl::string_view field);
+  bool NeedsData() const;
+  absl::Status RenderTemplate(const Value& context, RenderedRequest* out) const;
+  void RenderFormat(const v1::Event& event, const Value* data, RenderedRequest* out) const;
 
   v1::PayloadFormat format_ = v1::PAYLOAD_FORMAT_ENVELOPE;
   std::string url_;
@@ -71,9 +79,9 @@ absl::StatusOr<RenderedRequest> Render(const v1::Webhook& hook, const v1::Event&
 
 // Checks what rendering needs of a hook, for the registry's create/update: the template is
 // required by TEMPLATE, optional for SLACK/DISCORD/JIRA and refused by the other formats;
-// templates (payload_template and a URL with "{{") must parse. INVALID_ARGUMENT naming
-// "<field>.payload_template" or "<field>.url" (just "payload_template" when `field` is
-// empty).
+// content_type only with TEMPLATE; templates (payload_template and a URL with "{{") must
+// parse. INVALID_ARGUMENT naming "<field>.payload_template", "<field>.content_type" or
+// "<field>.url" (without the "<field>." when `field` is empty).
 absl::Status ValidateRender(const v1::Webhook& hook, absl::string_view field);
 
 }  // namespace hookrelay::render

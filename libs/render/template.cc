@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "libs/render/template_node.h"
@@ -99,8 +100,7 @@ class Parser {
     }
     Node node;
     node.offset = tag.offset;
-    node.text = tag.name;
-    absl::Status st = SplitName(tag, &node.path);
+    absl::Status st = ParseName(tag, &node);
     if (!st.ok()) return st;
     node.in_json_string = in_string_;
     if (tag.sigil == '#' || tag.sigil == '^') return OpenSection(tag, std::move(node));
@@ -109,12 +109,41 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status SplitName(const Tag& tag, std::vector<std::string>* path) const {
-    if (tag.name.empty()) return Error(tag.offset, "empty tag");
-    if (tag.name == ".") return absl::OkStatus();
-    for (absl::string_view segment : absl::StrSplit(tag.name, '.')) {
+  // Fills the node's name and path from a tag holding a name, or (variables only) a helper
+  // call "truncate <name> <N>".
+  absl::Status ParseName(const Tag& tag, Node* node) const {
+    std::vector<absl::string_view> words =
+        absl::StrSplit(tag.name, absl::ByAnyChar(" \t\n\v\f\r"), absl::SkipEmpty());
+    if (words.size() <= 1) {
+      node->text = tag.name;
+      return SplitName(tag.offset, tag.name, &node->path);
+    }
+    if (words[0] != "truncate") {
+      return Error(tag.offset, absl::StrCat("unknown helper \"", words[0], "\" in \"", tag.name,
+                                            "\" (the only helper is truncate)"));
+    }
+    if (tag.sigil == '#' || tag.sigil == '^') {
+      return Error(tag.offset, "truncate stands only in variable tags, not in sections");
+    }
+    int64_t length = 0;
+    if (words.size() != 3 || !absl::SimpleAtoi(words[2], &length) || length < 1 ||
+        length > kMaxTruncateLength) {
+      return Error(tag.offset,
+                   absl::StrCat("truncate takes a name and a length of 1 to ", kMaxTruncateLength,
+                                ", e.g. {{truncate data.text 200}}"));
+    }
+    node->text = std::string(words[1]);
+    node->truncate = static_cast<size_t>(length);
+    return SplitName(tag.offset, words[1], &node->path);
+  }
+
+  absl::Status SplitName(size_t offset, absl::string_view name,
+                         std::vector<std::string>* path) const {
+    if (name.empty()) return Error(offset, "empty tag");
+    if (name == ".") return absl::OkStatus();
+    for (absl::string_view segment : absl::StrSplit(name, '.')) {
       if (segment.empty() || !std::all_of(segment.begin(), segment.end(), IsNameChar)) {
-        return Error(tag.offset, absl::StrCat("invalid name \"", tag.name, "\""));
+        return Error(offset, absl::StrCat("invalid name \"", name, "\""));
       }
       path->emplace_back(segment);
     }

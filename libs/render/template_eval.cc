@@ -2,6 +2,7 @@
 // counting steps and output bytes so that any template over any data finishes quickly.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ class Evaluator {
  public:
   Evaluator(const TemplateOptions& options, const Value& context, std::string* out)
       : options_(options), out_(out), start_(out->size()) {
+    // Looked up innermost first: the implicit scope comes last, after the context itself.
+    const Value* scope =
+        options.implicit_scope.empty() ? nullptr : context.Find(options.implicit_scope);
+    if (scope != nullptr && scope->is_object()) frames_.push_back(Frame{scope});
     frames_.push_back(Frame{&context});
   }
 
@@ -90,11 +95,18 @@ class Evaluator {
       return absl::FailedPreconditionError(
           absl::StrCat(options_.field, ": ", node.text, " is missing"));
     }
-    const Value& v = **value;
+    std::optional<Value> truncated;
+    if (node.truncate > 0) truncated = Value::String(Truncate((*value)->ToText(), node.truncate));
+    const Value& v = truncated.has_value() ? *truncated : **value;
+    const size_t before = out_->size();
     if (node.kind == Node::Kind::kRaw) {
       out_->append(v.ToText());
     } else {
       AppendEscaped(v, node.in_json_string);
+    }
+    if (options_.escape == Escape::kUrl && out_->size() == before) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(options_.field, ": ", node.text, " is empty"));
     }
     return CheckOutput();
   }
@@ -110,6 +122,12 @@ class Evaluator {
         return;
       case Escape::kUrl:
         AppendPercentEncoded(out_, v.ToText());
+        return;
+      case Escape::kXml:
+        AppendXmlEscaped(out_, v.ToText());
+        return;
+      case Escape::kForm:
+        AppendFormEncoded(out_, v.ToText());
         return;
       case Escape::kNone:
         out_->append(v.ToText());

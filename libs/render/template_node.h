@@ -20,6 +20,9 @@ struct Template::Node {
   std::vector<std::string> path;
   // kVariable with Escape::kJson: the tag stands inside a "..." literal of the template.
   bool in_json_string = false;
+  // kVariable and kRaw: {{truncate name N}} cuts the value's text to `truncate` UTF-16
+  // units; 0 for a plain variable.
+  size_t truncate = 0;
   size_t offset = 0;  // of the tag's "{{" in the template text
   std::vector<Node> children;
 };

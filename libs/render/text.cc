@@ -88,6 +88,16 @@ void AppendXmlEscaped(std::string* out, absl::string_view s) {
   }
 }
 
+void AppendXmlText(std::string* out, absl::string_view s) {
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\'' || c == '\t' || c == '\n') {
+      out->push_back(static_cast<char>(c));
+    } else {
+      AppendXmlEscaped(out, absl::string_view(reinterpret_cast<const char*>(&c), 1));
+    }
+  }
+}
+
 size_t Utf16Length(absl::string_view s) {
   size_t units = 0;
   for (unsigned char c : s) units += UnitsOfLead(c);

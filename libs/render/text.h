@@ -25,6 +25,12 @@ void AppendFormEncoded(std::string* out, absl::string_view s);
 // character references, and the C0 controls XML 1.0 cannot represent as U+FFFD.
 void AppendXmlEscaped(std::string* out, absl::string_view s);
 
+// Escapes XML character data between tags as Python's XMLGenerator does (& < > as
+// entities, quotes, TAB and LF as they are), except that CR becomes &#13; (a raw one would
+// reach the reader as LF) and the C0 controls XML 1.0 cannot represent become U+FFFD. Not
+// for attribute values.
+void AppendXmlText(std::string* out, absl::string_view s);
+
 // Length in UTF-16 code units, as JavaScript-based receivers (Slack, Discord) count it.
 size_t Utf16Length(absl::string_view s);
 

@@ -2,11 +2,11 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "hookrelay/v1/delivery.pb.h"
 #include "libs/core/ids.h"
 #include "libs/http/sender.h"
-#include "nlohmann/json.hpp"
 #include "services/registry/registry.h"
 
 namespace hookrelay::registry {
@@ -143,14 +143,18 @@ absl::StatusOr<v1::RecoverWebhookResponse> Registry::RecoverWebhook(
 absl::StatusOr<v1::TestWebhookResponse> Registry::TestWebhook(const v1::TestWebhookRequest& req) {
   auto hook = LoadForUpdate(req.tenant(), req.id());
   if (!hook.ok()) return hook.status();
-  const std::string payload = req.payload().empty() ? R"({"test":true})" : req.payload();
-  if (payload.size() > options_.limits.max_payload_bytes || !nlohmann::json::accept(payload)) {
-    return absl::InvalidArgumentError("payload: must be valid JSON within the size limit");
-  }
   v1::PublishEventRequest pub;
   pub.set_tenant(req.tenant());
-  pub.set_type("webhook.test");
-  pub.set_payload(payload);
+  pub.set_type(req.event_type().empty() ? "webhook.test" : req.event_type());
+  pub.set_payload(req.payload().empty() ? R"({"test":true})" : req.payload());
+  // The checks of a published event, with this request's field names.
+  if (absl::Status st = ValidatePublish(pub, options_.limits, ""); !st.ok()) {
+    absl::string_view message = st.message();
+    if (absl::ConsumePrefix(&message, "type")) {
+      return absl::InvalidArgumentError(absl::StrCat("event_type", message));
+    }
+    return st;
+  }
   auto published = publisher_.PublishTest(pub, hook->id());
   if (!published.ok()) return published.status();
   if (published->delivery_ids().empty()) return absl::NotFoundError("webhook not found");

@@ -62,6 +62,10 @@ absl::Status ApplyPath(const std::string& path, const v1::Webhook& from, v1::Web
     *to->mutable_metadata() = from.metadata();
   else if (path == "user_agent")
     to->set_user_agent(from.user_agent());
+  else if (path == "content_type")
+    to->set_content_type(from.content_type());
+  else if (path == "signing.timestamp_source")
+    to->mutable_signing()->set_timestamp_source(from.signing().timestamp_source());
   else if (path == "signing.scheme")
     to->mutable_signing()->set_scheme(from.signing().scheme());
   else if (path == "signing.header")

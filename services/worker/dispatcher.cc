@@ -145,7 +145,8 @@ bool Dispatcher::Send(std::unique_ptr<Job> job, const std::string& key) {
   for (const auto& [name, value] : hook.headers()) req.headers.emplace_back(name, value);
   std::vector<signing::Header> signature;
   job->started = clock_.Now();
-  job->hook->signer->Sign(job->task.delivery_id(), job->started, req.body, &signature);
+  job->hook->signer->Sign(job->task.delivery_id(), job->started, job->event->occurred_at(),
+                          req.body, &signature);
   for (signing::Header& h : signature) {
     req.headers.emplace_back(std::move(h.name), std::move(h.value));
   }

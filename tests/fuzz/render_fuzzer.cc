@@ -1,8 +1,9 @@
 // libFuzzer target: Renderer::Render of every payload format over arbitrary payload bytes.
 //
 // Checks: no crash or sanitizer report; a payload that is JSON (within the depth limit)
-// renders in every format; chat bodies are valid JSON within Discord's limits; form bodies
-// hold only form-encoded characters; XML bodies hold no raw control characters.
+// renders in every format; chat bodies, built-in or a template sending the payload itself,
+// are valid JSON within Slack's, Discord's and JIRA's limits; form bodies hold only
+// form-encoded characters; XML bodies hold no raw control characters but line feeds.
 
 #include <cstddef>
 #include <cstdint>
@@ -41,39 +42,82 @@ std::vector<Renderer> MakeRenderers() {
       "{{#data}}{\"d\":{{data}},\"s\":\"{{data}}\"}{{/data}}"
       "{{^data}}[]{{/data}}");
   renderers.push_back(*Renderer::Create(templated));
+  // Chat templates that send the payload itself: the service limits must hold whatever it is.
+  for (auto format :
+       {v1::PAYLOAD_FORMAT_SLACK, v1::PAYLOAD_FORMAT_DISCORD, v1::PAYLOAD_FORMAT_JIRA}) {
+    v1::Webhook chat;
+    chat.set_url("https://x.example/hooks");
+    chat.set_payload_format(format);
+    chat.set_payload_template("{{{data}}}");
+    renderers.push_back(*Renderer::Create(chat));
+  }
   return renderers;
 }
 
-// Discord counts title, description, field names and values, footer and author together.
+size_t Units(const nlohmann::json& v) {
+  return v.is_string() ? Utf16Length(v.get<std::string>()) : 0;
+}
+
+const nlohmann::json& Member(const nlohmann::json& object, const char* key) {
+  static const nlohmann::json kNull;
+  return object.is_object() && object.contains(key) ? object[key] : kNull;
+}
+
+// Discord counts titles, descriptions, field names and values, footers and authors together.
 void CheckDiscord(const nlohmann::json& body) {
-  const nlohmann::json& e = body.at("embeds").at(0);
+  const nlohmann::json& embeds = Member(body, "embeds");
+  if (!embeds.is_array()) return;
+  Check(embeds.size() <= hookrelay::render::kDiscordEmbedsMax);
   size_t total = 0;
   auto units = [&](const nlohmann::json& s, size_t max) {
-    const size_t n = Utf16Length(s.get<std::string>());
-    Check(n <= max);
-    total += n;
+    Check(Units(s) <= max);
+    total += Units(s);
   };
-  if (e.contains("title")) units(e["title"], hookrelay::render::kDiscordTitleMax);
-  if (e.contains("description")) units(e["description"], hookrelay::render::kDiscordDescriptionMax);
-  if (e.contains("fields")) {
-    Check(e["fields"].size() <= hookrelay::render::kDiscordFieldsMax);
-    for (const auto& f : e["fields"]) {
-      units(f.at("name"), hookrelay::render::kDiscordFieldNameMax);
-      units(f.at("value"), hookrelay::render::kDiscordFieldValueMax);
+  for (const nlohmann::json& e : embeds) {
+    units(Member(e, "title"), hookrelay::render::kDiscordTitleMax);
+    units(Member(e, "description"), hookrelay::render::kDiscordDescriptionMax);
+    units(Member(Member(e, "footer"), "text"), hookrelay::render::kDiscordFooterMax);
+    units(Member(Member(e, "author"), "name"), hookrelay::render::kDiscordAuthorMax);
+    const nlohmann::json& fields = Member(e, "fields");
+    if (!fields.is_array()) continue;
+    Check(fields.size() <= hookrelay::render::kDiscordFieldsMax);
+    for (const auto& f : fields) {
+      units(Member(f, "name"), hookrelay::render::kDiscordFieldNameMax);
+      units(Member(f, "value"), hookrelay::render::kDiscordFieldValueMax);
     }
   }
   Check(total <= hookrelay::render::kDiscordTotalMax);
+}
+
+void CheckSlack(const nlohmann::json& body) {
+  Check(Units(Member(body, "text")) <= hookrelay::render::kSlackMessageTextMax);
+  const nlohmann::json& blocks = Member(body, "blocks");
+  if (blocks.is_array()) Check(blocks.size() <= hookrelay::render::kSlackBlocksMax);
+  const nlohmann::json& attachments = Member(body, "attachments");
+  if (!attachments.is_array()) return;
+  Check(attachments.size() <= hookrelay::render::kSlackAttachmentsMax);
+  for (const auto& a : attachments) {
+    Check(Units(Member(a, "title")) <= hookrelay::render::kSlackTitleMax);
+    Check(Units(Member(a, "text")) <= hookrelay::render::kSlackTextMax);
+  }
+}
+
+void CheckJira(const nlohmann::json& body) {
+  const nlohmann::json& doc = Member(body, "body");
+  if (doc.is_string()) Check(Units(doc) <= hookrelay::render::kJiraBodyMax);
 }
 
 void CheckBody(v1::PayloadFormat format, const std::string& body) {
   if (format == v1::PAYLOAD_FORMAT_FORM) {
     for (char c : body) Check(c > 0x20 && c < 0x7f);
   } else if (format == v1::PAYLOAD_FORMAT_XML) {
-    for (unsigned char c : body) Check(c >= 0x20);
+    for (unsigned char c : body) Check(c >= 0x20 || c == '\n' || c == '\t');
   } else if (format >= v1::PAYLOAD_FORMAT_SLACK) {
     nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
     Check(!j.is_discarded());
     if (format == v1::PAYLOAD_FORMAT_DISCORD) CheckDiscord(j);
+    if (format == v1::PAYLOAD_FORMAT_SLACK) CheckSlack(j);
+    if (format == v1::PAYLOAD_FORMAT_JIRA) CheckJira(j);
   }
 }
 
@@ -82,9 +126,12 @@ void CheckBody(v1::PayloadFormat format, const std::string& body) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   static const std::vector<Renderer>* const renderers = new std::vector<Renderer>(MakeRenderers());
   static const v1::PayloadFormat kFormats[] = {
-      v1::PAYLOAD_FORMAT_ENVELOPE, v1::PAYLOAD_FORMAT_JSON,    v1::PAYLOAD_FORMAT_XML,
-      v1::PAYLOAD_FORMAT_FORM,     v1::PAYLOAD_FORMAT_SLACK,   v1::PAYLOAD_FORMAT_DISCORD,
-      v1::PAYLOAD_FORMAT_JIRA,     v1::PAYLOAD_FORMAT_TEMPLATE};
+      v1::PAYLOAD_FORMAT_ENVELOPE, v1::PAYLOAD_FORMAT_JSON,     v1::PAYLOAD_FORMAT_XML,
+      v1::PAYLOAD_FORMAT_FORM,     v1::PAYLOAD_FORMAT_SLACK,    v1::PAYLOAD_FORMAT_DISCORD,
+      v1::PAYLOAD_FORMAT_JIRA,     v1::PAYLOAD_FORMAT_TEMPLATE, v1::PAYLOAD_FORMAT_SLACK,
+      v1::PAYLOAD_FORMAT_DISCORD,  v1::PAYLOAD_FORMAT_JIRA};
+  // Renderers from this index on are templated (see MakeRenderers).
+  constexpr size_t kFirstTemplate = 7;
   v1::Event event;
   event.set_id("evt_1");
   event.set_tenant("acme");
@@ -94,8 +141,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   for (size_t i = 0; i < renderers->size(); ++i) {
     absl::StatusOr<hookrelay::render::RenderedRequest> r = (*renderers)[i].Render(event);
     if (!r.ok()) {
-      // Only the depth limit (or a template's missing value / invalid JSON) may refuse JSON.
-      Check(!is_json || kFormats[i] == v1::PAYLOAD_FORMAT_TEMPLATE ||
+      // Only the depth limit (or a template's missing value or invalid JSON, e.g. a chat
+      // template sending a string payload as is) may refuse JSON.
+      Check(!is_json || i >= kFirstTemplate ||
             r.status().message().find("deeper") != absl::string_view::npos);
       continue;
     }

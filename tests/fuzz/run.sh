@@ -14,7 +14,7 @@ build="${1:-${BUILD_DIR:-build}}"
 work="$build/fuzz"
 seconds="${FUZZ_SECONDS:-30}"
 cxx="${CXX_FUZZ:-clang++}"
-targets=(template render)
+targets=(template render url_template escape)
 
 if ! command -v "$cxx" >/dev/null; then
   echo "error: $cxx not found (apt-get install clang libclang-rt-14-dev)" >&2

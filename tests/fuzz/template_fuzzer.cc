@@ -1,7 +1,8 @@
 // libFuzzer target: Template::Parse and Render over arbitrary template text and payloads.
 //
-// Input: one byte choosing the escape mode, then the template text, then optionally a NUL
-// byte and a JSON payload (a fixed review payload when absent or not JSON).
+// Input: one byte choosing the escape mode (JSON, URL, XML, form, none), then the template
+// text, then optionally a NUL byte and a JSON payload (a fixed review payload when absent or
+// not JSON).
 // Checks: no crash or sanitizer report; a successful rendering stays within its output
 // bound; the step budget keeps every input fast.
 
@@ -38,9 +39,10 @@ void Check(bool condition, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   if (size == 0) return 0;
   const absl::string_view input(reinterpret_cast<const char*>(bytes) + 1, size - 1);
-  static constexpr Escape kModes[] = {Escape::kJson, Escape::kUrl, Escape::kNone};
+  static constexpr Escape kModes[] = {Escape::kJson, Escape::kUrl, Escape::kXml, Escape::kForm,
+                                      Escape::kNone};
   TemplateOptions options;
-  options.escape = kModes[bytes[0] % 3];
+  options.escape = kModes[bytes[0] % 5];
   options.max_output_bytes = kMaxOutput;
   options.max_steps = 200'000;
 

@@ -15,6 +15,7 @@
 namespace hookrelay::render {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::Le;
@@ -50,7 +51,7 @@ Message HugeMessage() {
 
 TEST(ExtractMessageTest, ReviewRequestedUsesWellKnownFieldsOfTheNestedObject) {
   Message m = MessageOf(testing::ReviewRequested());
-  EXPECT_EQ(m.title, "Add retry jitter");
+  EXPECT_EQ(m.title, "Review Requested: Add retry jitter");
   EXPECT_EQ(m.url, "https://review.example.com/r/42");
   EXPECT_EQ(m.text,
             "Adds \xC2\xB1"
@@ -61,21 +62,57 @@ TEST(ExtractMessageTest, ReviewRequestedUsesWellKnownFieldsOfTheNestedObject) {
   EXPECT_EQ(m.unix_seconds, testing::kOccurredSeconds);
   EXPECT_THAT(
       m.fields,
-      ElementsAre(Field(&Message::Field::name, "JiraIssueKey"), Field(&Message::Field::name, "Id"),
-                  Field(&Message::Field::name, "Reviewers"), Field(&Message::Field::name, "Status"),
-                  Field(&Message::Field::name, "Draft")));
-  EXPECT_EQ(m.fields[2].value, "grace, linus");
+      ElementsAre(Field(&Message::Field::name, "Id"), Field(&Message::Field::name, "Reviewers"),
+                  Field(&Message::Field::name, "Status"), Field(&Message::Field::name, "Draft"),
+                  Field(&Message::Field::name, "JiraIssueKey")));
+  EXPECT_EQ(m.fields[1].value, "grace, linus");
+}
+
+// MockReview's COMMENT_ADDED, as its Discord example shows it: the type as the title, the
+// comment's text and author, its link, and one line per related object.
+TEST(ExtractMessageTest, NestedEventShowsTheKeyFieldOfEachObject) {
+  Message m = MessageOf(testing::MakeEvent(
+      "COMMENT_ADDED",
+      R"({"comment":{"id":"c_9","text":"The call-to-action button needs more contrast",)"
+      R"("author":{"email":"john@example.com"},"url":"https://mockreview.com/c/9"},)"
+      R"("project":{"id":"p_1","name":"Mobile App Q4"},"review":{"title":"Homepage Redesign"},)"
+      R"("file":{"name":"hero-section.png","size":1024},"tags":[{"name":"ui"},{"name":"a11y"}]})"));
+  EXPECT_EQ(m.title, "Comment Added: Homepage Redesign");
+  EXPECT_EQ(m.text, "The call-to-action button needs more contrast");
+  EXPECT_EQ(m.author, "john@example.com");
+  EXPECT_EQ(m.url, "https://mockreview.com/c/9");
+  EXPECT_THAT(
+      m.fields,
+      ElementsAre(
+          AllOf(Field(&Message::Field::name, "Id"), Field(&Message::Field::value, "c_9")),
+          AllOf(Field(&Message::Field::name, "Project"),
+                Field(&Message::Field::value, "Mobile App Q4")),
+          AllOf(Field(&Message::Field::name, "File"),
+                Field(&Message::Field::value, "hero-section.png")),
+          AllOf(Field(&Message::Field::name, "Tags"), Field(&Message::Field::value, "ui, a11y"))));
+}
+
+TEST(ExtractMessageTest, LooksTwoLevelsDeepForWellKnownKeys) {
+  Message m = MessageOf(testing::MakeEvent(
+      "review_request_published",
+      R"({"event":"review_request_published","review_request":{"id":1303,)"
+      R"("summary":"Include mirror_path","absolute_url":"https://rb.example/r/1303/",)"
+      R"("links":{"submitter":{"title":"chipx86"}}}})"));
+  EXPECT_EQ(m.title, "Review Request Published: Include mirror_path");
+  EXPECT_EQ(m.url, "https://rb.example/r/1303/");
+  EXPECT_THAT(m.fields, ElementsAre(Field(&Message::Field::name, "Id")));  // links: no label
 }
 
 TEST(ExtractMessageTest, FallsBackToTheEventTypeAndScalarFields) {
   Message m = MessageOf(testing::MakeEvent("issue.created", R"({"count":3,"ok":true,"x":null,)"
                                                             R"("url":"javascript:void 0"})"));
-  EXPECT_EQ(m.title, "issue.created");
+  EXPECT_EQ(m.title, "Issue Created");
   EXPECT_EQ(m.url, "");  // only http(s) links
   EXPECT_EQ(m.color, kDefaultColor);
   EXPECT_THAT(m.fields,
               ElementsAre(Field(&Message::Field::value, "3"), Field(&Message::Field::value, "true"),
                           Field(&Message::Field::value, "javascript:void 0")));
+  EXPECT_EQ(MessageOf(testing::MakeEvent("iOS.buildFailed", "{}")).title, "iOS buildFailed");
 }
 
 TEST(ExtractMessageTest, ColorComesFromAColorFieldOrAStatusWord) {
@@ -97,23 +134,24 @@ TEST(ExtractMessageTest, ListsAtMostTenFields) {
 
 TEST(SlackBodyTest, ReviewRequestedIsAnAttachment) {
   EXPECT_EQ(SlackBody(MessageOf(testing::ReviewRequested())),
-            R"({"attachments":[{"fallback":"Add retry jitter","color":"#ecb22e",)"
-            R"("author_name":"Ada Lovelace","title":"Add retry jitter",)"
+            R"({"attachments":[{"fallback":"Review Requested: Add retry jitter","color":"#ecb22e",)"
+            R"("author_name":"Ada Lovelace","title":"Review Requested: Add retry jitter",)"
             R"("title_link":"https://review.example.com/r/42",)"
             "\"text\":\"Adds \xC2\xB1"
             R"(20 % jitter.\nSee &lt;DESIGN&gt; &amp; \"retries\".",)"
-            R"("fields":[{"title":"JiraIssueKey","value":"HR-7","short":true},)"
-            R"({"title":"Id","value":"42","short":true},)"
+            R"("fields":[{"title":"Id","value":"42","short":true},)"
             R"({"title":"Reviewers","value":"grace, linus","short":true},)"
             R"({"title":"Status","value":"pending","short":true},)"
-            R"({"title":"Draft","value":"false","short":true}],)"
+            R"({"title":"Draft","value":"false","short":true},)"
+            R"({"title":"JiraIssueKey","value":"HR-7","short":true}],)"
             R"("footer":"REVIEW_REQUESTED","ts":1768473000}]})");
 }
 
-TEST(SlackBodyTest, CommentAddedFallsBackToTheEventTypeAsTitle) {
+TEST(SlackBodyTest, CommentAddedIsTitledByItsTypeAndReview) {
   EXPECT_EQ(SlackBody(MessageOf(testing::CommentAdded())),
-            R"({"attachments":[{"fallback":"COMMENT_ADDED","color":"#439fe0",)"
-            R"("author_name":"grace","title":"COMMENT_ADDED","text":"LGTM &lt;3 &amp; ship it",)"
+            R"({"attachments":[{"fallback":"Comment Added: Add retry jitter","color":"#439fe0",)"
+            R"("author_name":"grace","title":"Comment Added: Add retry jitter",)"
+            R"("text":"LGTM &lt;3 &amp; ship it",)"
             R"("fields":[{"title":"Id","value":"7","short":true}],)"
             R"("footer":"COMMENT_ADDED","ts":1768473000}]})");
 }
@@ -139,21 +177,23 @@ TEST(SlackBodyTest, TruncationDropsAHalfCutEntity) {
 
 TEST(DiscordBodyTest, ReviewRequestedIsAnEmbed) {
   EXPECT_EQ(DiscordBody(MessageOf(testing::ReviewRequested())),
-            R"({"embeds":[{"title":"Add retry jitter","url":"https://review.example.com/r/42",)"
+            R"({"embeds":[{"title":"Review Requested: Add retry jitter",)"
+            R"("url":"https://review.example.com/r/42",)"
             "\"description\":\"Adds \xC2\xB1"
             R"(20 % jitter.\nSee <DESIGN> & \"retries\".",)"
             R"("color":15512110,"author":{"name":"Ada Lovelace"},)"
-            R"("fields":[{"name":"JiraIssueKey","value":"HR-7","inline":true},)"
-            R"({"name":"Id","value":"42","inline":true},)"
+            R"("fields":[{"name":"Id","value":"42","inline":true},)"
             R"({"name":"Reviewers","value":"grace, linus","inline":true},)"
             R"({"name":"Status","value":"pending","inline":true},)"
-            R"({"name":"Draft","value":"false","inline":true}],)"
+            R"({"name":"Draft","value":"false","inline":true},)"
+            R"({"name":"JiraIssueKey","value":"HR-7","inline":true}],)"
             R"("footer":{"text":"REVIEW_REQUESTED"},"timestamp":"2026-01-15T10:30:00.250Z"}]})");
 }
 
 TEST(DiscordBodyTest, CommentAddedIsAnEmbed) {
   EXPECT_EQ(DiscordBody(MessageOf(testing::CommentAdded())),
-            R"({"embeds":[{"title":"COMMENT_ADDED","description":"LGTM <3 & ship it",)"
+            R"({"embeds":[{"title":"Comment Added: Add retry jitter",)"
+            R"("description":"LGTM <3 & ship it",)"
             R"("color":4431840,"author":{"name":"grace"},)"
             R"("fields":[{"name":"Id","value":"7","inline":true}],)"
             R"("footer":{"text":"COMMENT_ADDED"},"timestamp":"2026-01-15T10:30:00.250Z"}]})");
@@ -201,7 +241,8 @@ TEST(DiscordBodyTest, TruncatesMultibyteTextOnCharacterBoundaries) {
 TEST(JiraBodyTest, CommentAddedIsAnAdfDocument) {
   EXPECT_EQ(JiraBody(MessageOf(testing::CommentAdded())),
             R"({"body":{"type":"doc","version":1,"content":[)"
-            R"({"type":"paragraph","content":[{"type":"text","text":"COMMENT_ADDED",)"
+            R"({"type":"paragraph","content":[{"type":"text",)"
+            R"("text":"Comment Added: Add retry jitter",)"
             R"("marks":[{"type":"strong"}]},{"type":"text","text":" by grace"}]},)"
             R"({"type":"paragraph","content":[{"type":"text","text":"LGTM <3 & ship it"}]},)"
             R"({"type":"bulletList","content":[{"type":"listItem","content":[)"
@@ -217,7 +258,7 @@ TEST(JiraBodyTest, ReviewRequestedLinksTheTitleAndBreaksLines) {
   EXPECT_EQ(doc["type"], "doc");
   EXPECT_EQ(doc["version"], 1);
   const nlohmann::json& title = doc["content"][0]["content"][0];
-  EXPECT_EQ(title["text"], "Add retry jitter");
+  EXPECT_EQ(title["text"], "Review Requested: Add retry jitter");
   EXPECT_EQ(title["marks"][1],
             nlohmann::json::parse(
                 R"({"type":"link","attrs":{"href":"https://review.example.com/r/42"}})"));
@@ -226,6 +267,16 @@ TEST(JiraBodyTest, ReviewRequestedLinksTheTitleAndBreaksLines) {
   EXPECT_EQ(text[1]["type"], "hardBreak");
   EXPECT_EQ(text[2]["text"], "See <DESIGN> & \"retries\".");
   EXPECT_EQ(doc["content"][2]["content"].size(), 5u);  // the fields
+}
+
+TEST(JiraBodyTest, KeepsTheWholeCommentWithinJirasLimit) {
+  Message m = HugeMessage();
+  m.text = std::string(40000, 'x');
+  for (Message::Field& f : m.fields) f.value = std::string(4000, '"');  // JSON-escaped: \"
+  const std::string body = JiraBody(m);
+  const nlohmann::json doc = ParseJson(body)["body"];
+  EXPECT_THAT(Utf16Length(doc.dump()), Le(kJiraBodyMax));
+  EXPECT_THAT(Utf16Length(doc.dump()), ::testing::Ge(kJiraBodyMax - 100));  // cut, not emptied
 }
 
 TEST(JiraBodyTest, TruncatesLongText) {

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
@@ -10,7 +11,9 @@
 namespace hookrelay::render {
 namespace {
 
+using ::hookrelay::testing::IsOkAndHolds;
 using ::hookrelay::testing::StatusIs;
+using ::testing::Field;
 using ::testing::HasSubstr;
 using testing::MakeEvent;
 using testing::MakeHook;
@@ -35,15 +38,16 @@ TEST(RendererTest, JsonFormatSendsThePayloadAsPublished) {
   EXPECT_EQ(r.content_type, "application/json");
 }
 
-TEST(RendererTest, XmlAndFormHaveTheirContentTypes) {
+TEST(RendererTest, XmlAndFormCarryThePayloadWithTheirContentTypes) {
   ASSERT_OK_AND_ASSIGN(RenderedRequest xml,
                        Render(MakeHook(v1::PAYLOAD_FORMAT_XML), testing::ReviewRequested()));
   EXPECT_EQ(xml.content_type, "application/xml");
-  EXPECT_THAT(xml.body, StartsWith("<?xml version=\"1.0\" encoding=\"UTF-8\"?><event>"));
+  EXPECT_THAT(xml.body, StartsWith("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rsp>\n"
+                                   " <event>REVIEW_REQUESTED</event>\n <review>\n  <id>42</id>"));
   ASSERT_OK_AND_ASSIGN(RenderedRequest form,
                        Render(MakeHook(v1::PAYLOAD_FORMAT_FORM), testing::ReviewRequested()));
   EXPECT_EQ(form.content_type, "application/x-www-form-urlencoded");
-  EXPECT_THAT(form.body, StartsWith("payload=%7B%22id%22%3A%22evt_01JHX5M2Q8%22"));
+  EXPECT_THAT(form.body, StartsWith("payload=%7B%22event%22%3A%22REVIEW_REQUESTED%22%2C"));
 }
 
 TEST(RendererTest, ChatFormatsAreJson) {
@@ -69,6 +73,57 @@ TEST(RendererTest, JsonTemplateIsSentAsJson) {
             R"(20 % jitter.\nSee <DESIGN> & \"retries\".","id":42})");
 }
 
+// An XML template is sent as XML with its values escaped, not as malformed text/plain.
+TEST(RendererTest, XmlTemplateIsSentAsXmlWithValuesEscaped) {
+  ASSERT_OK_AND_ASSIGN(
+      RenderedRequest r,
+      Render(MakeHook(v1::PAYLOAD_FORMAT_TEMPLATE,
+                      "<review id=\"{{review.id}}\"><title>{{review.title}}</title>"
+                      "<text>{{review.description}}</text></review>"),
+             MakeEvent("T", R"({"review":{"id":"4\"2","title":"A & B","description":"x < y"}})")));
+  EXPECT_EQ(r.content_type, "application/xml");
+  EXPECT_EQ(r.body,
+            "<review id=\"4&quot;2\"><title>A &amp; B</title><text>x &lt; y</text></review>");
+}
+
+TEST(RendererTest, TemplateStatesItsContentTypeWhichPicksTheEscaping) {
+  v1::Webhook hook = MakeHook(v1::PAYLOAD_FORMAT_TEMPLATE, "payload={{data}}&type={{event.type}}");
+  hook.set_content_type("application/x-www-form-urlencoded; charset=utf-8");
+  ASSERT_OK_AND_ASSIGN(RenderedRequest r, Render(hook, MakeEvent("a b", R"({"k":"v&w"})")));
+  EXPECT_EQ(r.content_type, "application/x-www-form-urlencoded; charset=utf-8");
+  EXPECT_EQ(r.body, "payload=%7B%22k%22%3A%22v%26w%22%7D&type=a+b");
+  hook = MakeHook(v1::PAYLOAD_FORMAT_TEMPLATE, "<p>{{k}}</p>");
+  hook.set_content_type("text/html");
+  ASSERT_OK_AND_ASSIGN(r, Render(hook, MakeEvent("T", R"({"k":"<script>"})")));
+  EXPECT_EQ(r.content_type, "text/html");
+  EXPECT_EQ(r.body, "<p>&lt;script&gt;</p>");
+  hook = MakeHook(v1::PAYLOAD_FORMAT_TEMPLATE, "<p>{{k}}</p>");
+  hook.set_content_type("text/plain");  // stated, so not guessed from the "<"
+  ASSERT_OK_AND_ASSIGN(r, Render(hook, MakeEvent("T", R"({"k":"<script>"})")));
+  EXPECT_EQ(r.body, "<p><script></p>");
+  hook = MakeHook(v1::PAYLOAD_FORMAT_TEMPLATE, "{{k}}");
+  hook.set_content_type("application/vnd.acme+json");
+  EXPECT_THAT(Render(hook, MakeEvent("T", R"({"k":"x"})")),
+              IsOkAndHolds(Field(&RenderedRequest::body, "\"x\"")));
+}
+
+TEST(RendererTest, ContentTypeIsOnlyForTemplatesAndMustBeAMediaType) {
+  v1::Webhook hook = MakeHook(v1::PAYLOAD_FORMAT_JSON);
+  hook.set_content_type("application/json");
+  EXPECT_THAT(Renderer::Create(hook),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "webhook.content_type: only the TEMPLATE payload format takes a content "
+                       "type"));
+  for (const char* bad :
+       {"json", "application/", "/json", "text/plain\r\nX-Evil: 1", "a b/c", "text/pl ain"}) {
+    hook = MakeHook(v1::PAYLOAD_FORMAT_TEMPLATE, "x");
+    hook.set_content_type(bad);
+    EXPECT_THAT(Renderer::Create(hook),
+                StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.content_type: ")))
+        << bad;
+  }
+}
+
 TEST(RendererTest, OtherTemplatesAreSentAsPlainTextUnescaped) {
   ASSERT_OK_AND_ASSIGN(RenderedRequest r,
                        Render(MakeHook(v1::PAYLOAD_FORMAT_TEMPLATE,
@@ -91,6 +146,31 @@ TEST(RendererTest, TemplateOverridesTheChatFormatter) {
             R"({"text":"<https://review.example.com/r/42|Add retry jitter> by Ada Lovelace"})");
 }
 
+// Template output keeps the receiver's limits: this Discord description (11,340 characters)
+// was answered 400 before.
+TEST(RendererTest, ChatTemplatesAreCutToTheServicesLimits) {
+  const std::string long_text(11340, 'x');
+  const v1::Event event = MakeEvent("T", absl::StrCat(R"({"text":")", long_text, R"("})"));
+  ASSERT_OK_AND_ASSIGN(
+      RenderedRequest r,
+      Render(MakeHook(v1::PAYLOAD_FORMAT_DISCORD,
+                      R"({"embeds":[{"title":"{{event.type}}","description":"{{text}}"}]})"),
+             event));
+  EXPECT_EQ(r.body, absl::StrCat(R"({"embeds":[{"title":"T","description":")",
+                                 std::string(4095, 'x'), "\xE2\x80\xA6\"}]}"));
+  ASSERT_OK_AND_ASSIGN(
+      r, Render(MakeHook(v1::PAYLOAD_FORMAT_SLACK, R"({"blocks":[{"type":"section","text":)"
+                                                   R"({"type":"mrkdwn","text":"{{text}}"}}]})"),
+                event));
+  EXPECT_EQ(r.body, absl::StrCat(R"({"blocks":[{"type":"section","text":{"type":"mrkdwn",)"
+                                 R"("text":")",
+                                 std::string(2999, 'x'), "\xE2\x80\xA6\"}}]}"));
+  // Within the limits, the template's output is sent byte for byte.
+  ASSERT_OK_AND_ASSIGN(
+      r, Render(MakeHook(v1::PAYLOAD_FORMAT_SLACK, "{ \"text\" : {{event.type}} }"), event));
+  EXPECT_EQ(r.body, R"({ "text" : "T" })");
+}
+
 TEST(RendererTest, JsonTemplateThatRendersInvalidJsonFails) {
   EXPECT_THAT(Render(MakeHook(v1::PAYLOAD_FORMAT_TEMPLATE,
                               R"([{{#data.review.reviewers}}"{{.}}",{{/data.review.reviewers}}])"),
@@ -104,9 +184,77 @@ TEST(RendererTest, TemplatedUrlIsRenderedWithUrlEscaping) {
                                                  testing::ReviewRequested()));
   EXPECT_EQ(r.url, "https://example.atlassian.net/rest/api/3/issue/HR-7/comment");
   ASSERT_OK_AND_ASSIGN(r, Render(MakeHook(v1::PAYLOAD_FORMAT_ENVELOPE, "", kJiraUrl),
-                                 MakeEvent("T", R"({"jiraIssueKey":"HR 7/../x?y#z"})")));
+                                 MakeEvent("T", R"({"jiraIssueKey":"HR 7/x?y#z"})")));
+  EXPECT_EQ(r.url, "https://example.atlassian.net/rest/api/3/issue/HR%207%2Fx%3Fy%23z/comment");
+}
+
+// MockReview's own spelling names the data field directly.
+TEST(RendererTest, UrlTemplateNamesDataFieldsDirectly) {
+  const v1::Webhook hook = MakeHook(
+      v1::PAYLOAD_FORMAT_JIRA, "",
+      "https://example.atlassian.net/rest/api/3/issue/{{jiraIssueKey}}/comment?e={{event.type}}");
+  ASSERT_OK_AND_ASSIGN(RenderedRequest r, Render(hook, testing::ReviewRequested()));
   EXPECT_EQ(r.url,
-            "https://example.atlassian.net/rest/api/3/issue/HR%207%2F..%2Fx%3Fy%23z/comment");
+            "https://example.atlassian.net/rest/api/3/issue/HR-7/comment?e=REVIEW_REQUESTED");
+}
+
+struct UrlValueCase {
+  const char* url;       // the hook's URL template
+  const char* key;       // JSON value of data.jiraIssueKey
+  const char* rendered;  // the URL sent, or null when the delivery must fail
+};
+
+class UrlValueTest : public ::testing::TestWithParam<UrlValueCase> {};
+
+// A value can never change the path: the JIRA issue key ".." must not turn
+// .../issue/../comment into .../comment (where the Authorization header would then go).
+TEST_P(UrlValueTest, ValueCannotChangeThePath) {
+  const UrlValueCase& c = GetParam();
+  const absl::StatusOr<RenderedRequest> r =
+      Render(MakeHook(v1::PAYLOAD_FORMAT_JIRA, "", c.url),
+             MakeEvent("T", absl::StrCat(R"({"jiraIssueKey":)", c.key, "}")));
+  if (c.rendered == nullptr) {
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition, StartsWith("webhook.url: ")));
+  } else {
+    ASSERT_OK(r.status());
+    EXPECT_EQ(r->url, c.rendered);
+  }
+}
+
+constexpr char kRaw[] = "https://x.example/rest/api/3/issue/{{{jiraIssueKey}}}/comment";
+
+INSTANTIATE_TEST_SUITE_P(
+    DotSegments, UrlValueTest,
+    ::testing::Values(
+        UrlValueCase{kJiraUrl, R"(".")", nullptr}, UrlValueCase{kJiraUrl, R"("..")", nullptr},
+        UrlValueCase{kJiraUrl, R"("")", nullptr}, UrlValueCase{kJiraUrl, "null", nullptr},
+        UrlValueCase{kJiraUrl, R"("../x")", nullptr},  // "..%2Fx": some servers decode %2F
+        UrlValueCase{kJiraUrl, R"("..\\x")", nullptr},
+        // Escaped, "%2e%2e" is the literal text "%2e%2e", not a dot segment.
+        UrlValueCase{kJiraUrl, R"("%2e%2e")",
+                     "https://example.atlassian.net/rest/api/3/issue/%252e%252e/comment"},
+        UrlValueCase{kJiraUrl, R"("...")",
+                     "https://example.atlassian.net/rest/api/3/issue/.../comment"},
+        UrlValueCase{kRaw, R"("%2e%2e")", nullptr}, UrlValueCase{kRaw, R"("%2E%2e")", nullptr},
+        UrlValueCase{kRaw, R"(".%2E")", nullptr}, UrlValueCase{kRaw, R"("%2e.")", nullptr},
+        UrlValueCase{kRaw, R"("%2E")", nullptr}, UrlValueCase{kRaw, R"("a/../b")", nullptr},
+        UrlValueCase{kRaw, R"("a/%2e%2E/b")", nullptr},
+        UrlValueCase{kRaw, R"("a%2F..%2fb")", nullptr}, UrlValueCase{kRaw, R"("a%5C..")", nullptr},
+        UrlValueCase{kRaw, R"("a//b")", nullptr}, UrlValueCase{kRaw, R"("")", nullptr},
+        UrlValueCase{kRaw, R"("a/b")", "https://x.example/rest/api/3/issue/a/b/comment"},
+        UrlValueCase{"https://x.example/i/{{jiraIssueKey}}?k={{jiraIssueKey}}", R"("..")", nullptr},
+        UrlValueCase{"https://x.example/i/x?k={{{jiraIssueKey}}}", R"("..")",
+                     "https://x.example/i/x?k=.."}));
+
+TEST(RendererTest, UrlTemplateWithDotOrEmptySegmentsOfItsOwnIsRefused) {
+  for (const char* url : {"https://x.example/a/../{{k}}", "https://x.example/./{{k}}",
+                          "https://x.example/a//{{k}}", "https://x.example/%2e%2E/{{k}}"}) {
+    EXPECT_THAT(Renderer::Create(MakeHook(v1::PAYLOAD_FORMAT_ENVELOPE, "", url)),
+                StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.url: the path")))
+        << url;
+  }
+  EXPECT_OK(
+      Renderer::Create(MakeHook(v1::PAYLOAD_FORMAT_ENVELOPE, "", "https://x.example/{{k}}/")));
 }
 
 TEST(RendererTest, MissingUrlVariableFailsNamingIt) {

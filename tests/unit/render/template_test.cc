@@ -101,6 +101,75 @@ TEST_F(TemplateTest, UrlTemplatePercentEncodesValues) {
               IsOkAndHolds("https://x.example/HR%207%2F8/c?name=a%26b%3Dc%3F%C3%A9&n=3"));
 }
 
+// A URL value that renders empty would change the path (".../issue//comment").
+TEST_F(TemplateTest, UrlTemplateRefusesEmptyValues) {
+  for (const char* payload : {R"({"k":""})", R"({"k":null})"}) {
+    EXPECT_THAT(RenderText("https://x.example/issue/{{data.k}}/c", Escape::kUrl, payload),
+                StatusIs(absl::StatusCode::kFailedPrecondition, "template: data.k is empty"))
+        << payload;
+    EXPECT_THAT(RenderText("https://x.example/issue/{{{data.k}}}/c", Escape::kUrl, payload),
+                StatusIs(absl::StatusCode::kFailedPrecondition, "template: data.k is empty"))
+        << payload;
+  }
+  EXPECT_THAT(
+      RenderText("https://x.example/{{#data.k}}{{.}}{{/data.k}}", Escape::kUrl, R"({"k":""})"),
+      IsOkAndHolds("https://x.example/"));  // a section may leave a part out
+}
+
+TEST_F(TemplateTest, XmlTemplateEscapesMarkupInValues) {
+  EXPECT_THAT(RenderText(R"(<c a="{{data.s}}">{{data.s}}{{{data.s}}}</c>)", Escape::kXml,
+                         R"({"s":"<a href=\"x\">&'</a>"})"),
+              IsOkAndHolds("<c a=\"&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;\">"
+                           "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;"
+                           "<a href=\"x\">&'</a></c>"));
+  EXPECT_THAT(RenderText("<o>{{data.o}}</o>", Escape::kXml, R"({"o":{"k":"<"}})"),
+              IsOkAndHolds("<o>{&quot;k&quot;:&quot;&lt;&quot;}</o>"));
+}
+
+TEST_F(TemplateTest, FormTemplateFormEncodesValues) {
+  EXPECT_THAT(
+      RenderText("payload={{data}}&event={{event.type}}", Escape::kForm, R"({"a":"b c&d=e"})"),
+      IsOkAndHolds("payload=%7B%22a%22%3A%22b+c%26d%3De%22%7D&event=REVIEW_REQUESTED"));
+}
+
+TEST_F(TemplateTest, TruncateCutsTextToUtf16UnitsWithAnEllipsis) {
+  constexpr char kPayload[] = R"({"s":"abcdef","r":"\ud83d\ude80\ud83d\ude80","n":123456})";
+  EXPECT_THAT(Json(R"({"a":"{{truncate data.s 4}}","b":{{truncate data.s 6}},)"
+                   R"("c":{{truncate data.n 3}},"d":"{{ truncate  data.r 3 }}"})",
+                   kPayload),
+              IsOkAndHolds("{\"a\":\"abc\xE2\x80\xA6\",\"b\":\"abcdef\",\"c\":\"12\xE2\x80\xA6\","
+                           "\"d\":\"\xF0\x9F\x9A\x80\xE2\x80\xA6\"}"));
+  EXPECT_THAT(Plain("{{{truncate data.review.description 5}}}|{{#data.review}}"
+                    "{{truncate title 3}}{{/data.review}}"),
+              IsOkAndHolds("Adds\xE2\x80\xA6|Ad\xE2\x80\xA6"));
+  EXPECT_THAT(Json(R"({"a":"{{truncate data.nope 3}}"})"),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "template: data.nope is missing"));
+}
+
+// MockReview writes {{jiraIssueKey}}: the data's fields may be named directly, after
+// section items and the context's own "event" and "data".
+TEST_F(TemplateTest, DataFieldsMayBeNamedDirectly) {
+  EXPECT_THAT(Plain("{{jiraIssueKey}} {{review.title}} {{data.jiraIssueKey}} {{event.type}} "
+                    "{{data.event}}"),
+              IsOkAndHolds("HR-7 Add retry jitter HR-7 REVIEW_REQUESTED REVIEW_REQUESTED"));
+  // The payload's own "event" is data.event; the bare name is hookrelay's event.
+  EXPECT_THAT(Plain("{{event.id}}/{{data.event}}", R"({"event":"review_request_published"})"),
+              IsOkAndHolds("evt_01JHX5M2Q8/review_request_published"));
+  EXPECT_THAT(Plain("{{#review.reviewers}}{{.}}:{{jiraIssueKey}} {{/review.reviewers}}"),
+              IsOkAndHolds("grace:HR-7 linus:HR-7 "));
+  EXPECT_THAT(Plain("{{#items}}{{id}};{{/items}}", R"({"id":"top","items":[{"id":1},{}]})"),
+              IsOkAndHolds("1;top;"));
+  TemplateOptions options{.escape = Escape::kNone, .implicit_scope = ""};
+  ASSERT_OK_AND_ASSIGN(Template t, Template::Parse("{{jiraIssueKey}}", options));
+  EXPECT_THAT(t.Render(EventContext(testing::ReviewRequested(), Value::Object())),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "template: jiraIssueKey is missing"));
+}
+
+TEST_F(TemplateTest, EventTimeIsAlsoUnixSecondsAndMilliseconds) {
+  EXPECT_THAT(Json(R"({"ts":{{event.timestamp_unix}},"ms":{{event.timestamp_unix_ms}}})"),
+              IsOkAndHolds(R"({"ts":1768473000,"ms":1768473000250})"));
+}
+
 TEST_F(TemplateTest, PlainTemplateInsertsTextAsIs) {
   EXPECT_THAT(Plain("{{data.review.title}}: {{data.review.reviewers}}"),
               IsOkAndHolds(R"(Add retry jitter: ["grace","linus"])"));
@@ -201,7 +270,25 @@ INSTANTIATE_TEST_SUITE_P(
         ParseErrorCase{"ab{{ }}", "template: empty tag at offset 2"},
         ParseErrorCase{"{{a..b}}", "template: invalid name \"a..b\" at offset 0"},
         ParseErrorCase{"{{.a}}", "template: invalid name \".a\" at offset 0"},
-        ParseErrorCase{"{{a b}}", "template: invalid name \"a b\" at offset 0"},
+        ParseErrorCase{"{{a b}}",
+                       "template: unknown helper \"a\" in \"a b\" (the only helper "
+                       "is truncate) at offset 0"},
+        ParseErrorCase{"{{truncate x}}",
+                       "template: truncate takes a name and a length of 1 to 1000000, e.g. "
+                       "{{truncate data.text 200}} at offset 0"},
+        ParseErrorCase{"{{truncate x 0}}",
+                       "template: truncate takes a name and a length of 1 to 1000000, e.g. "
+                       "{{truncate data.text 200}} at offset 0"},
+        ParseErrorCase{"{{truncate x 1000001}}",
+                       "template: truncate takes a name and a length of 1 to 1000000, e.g. "
+                       "{{truncate data.text 200}} at offset 0"},
+        ParseErrorCase{"{{truncate x 5 6}}",
+                       "template: truncate takes a name and a length of 1 to 1000000, e.g. "
+                       "{{truncate data.text 200}} at offset 0"},
+        ParseErrorCase{"{{truncate a..b 5}}", "template: invalid name \"a..b\" at offset 0"},
+        ParseErrorCase{"{{#truncate x 5}}{{/truncate x 5}}",
+                       "template: truncate stands only in variable tags, not in sections at "
+                       "offset 0"},
         ParseErrorCase{"{{> partial}}",
                        "template: partials ({{> name}}) are not supported at offset 0"},
         ParseErrorCase{"{{=<% %>=}}",

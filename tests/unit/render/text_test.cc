@@ -55,6 +55,12 @@ TEST(TextTest, XmlEscapesMarkupAndControlCharacters) {
   EXPECT_EQ(Xml(std::string("x\x00y\x1bz", 5)), "x\xEF\xBF\xBDy\xEF\xBF\xBDz");
 }
 
+TEST(TextTest, XmlTextEscapesLikePythonsXmlGeneratorButKeepsCarriageReturns) {
+  std::string out;
+  AppendXmlText(&out, std::string("<a href=\"x\">Tom & 'J'\t\n\r\x01</a>", 29));
+  EXPECT_EQ(out, "&lt;a href=\"x\"&gt;Tom &amp; 'J'\t\n&#13;\xEF\xBF\xBD&lt;/a&gt;");
+}
+
 TEST(TextTest, Utf16LengthCountsAstralCharactersTwice) {
   EXPECT_EQ(Utf16Length("abc"), 3u);
   EXPECT_EQ(Utf16Length("\xC3\xA9\xE2\x82\xAC"), 2u);  // é €

@@ -15,6 +15,7 @@ using ::hookrelay::v1::Signing;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::SizeIs;
 using ::testing::StartsWith;
 
 MATCHER_P2(HeaderIs, name, value, "") { return arg.name == name && arg.value == value; }
@@ -39,13 +40,22 @@ class RequestSignerTest : public ::testing::Test {
     previous->mutable_expires_at()->set_seconds(absl::ToUnixSeconds(expires_at));
   }
 
+  // Signs an attempt at `ts` of an event that occurred at `event_time_`.
   std::vector<Header> SignWith(const Signing& signing, absl::Time ts, absl::string_view body) {
     const absl::StatusOr<RequestSigner> signer = RequestSigner::Create(signing, now_);
     EXPECT_TRUE(signer.ok()) << signer.status();
     std::vector<Header> headers;
-    if (signer.ok()) signer->Sign(kMsgId, ts, body, &headers);
+    if (signer.ok()) signer->Sign(kMsgId, ts, event_time_, body, &headers);
     return headers;
   }
+
+  // 2025-10-31T12:34:56.789Z (date -u -d 2025-10-31T12:34:56Z +%s).
+  google::protobuf::Timestamp event_time_ = [] {
+    google::protobuf::Timestamp t;
+    t.set_seconds(1761914096);
+    t.set_nanos(789'000'000);
+    return t;
+  }();
 };
 
 TEST_F(RequestSignerTest, UnspecifiedSchemeSignsStandardWebhooksHeaders) {
@@ -97,11 +107,53 @@ TEST_F(RequestSignerTest, HexSha256KeysWithTheWhsecSecretStringItself) {
   signing.set_scheme(v1::SIGNING_SCHEME_HMAC_SHA256_HEX);
   signing.set_secret(kSecretA);
   signing.set_header("X-MockReview-Signature");
-  AddPrevious(&signing, kSecretB, now_ + absl::Hours(1));  // hex schemes: current only
   EXPECT_THAT(
       SignWith(signing, ts_, kBody),
       ElementsAre(HeaderIs("X-MockReview-Signature",
                            "80ec8a89ce3cd22133a1066caecb4d04fea7467657c8514d717ec42c38a5c94c")));
+}
+
+// During a rotation's grace period the hex schemes keep the current secret's signature in
+// their header and add the active previous secrets' in "<header>-Previous", newest first
+// (expected values: printf '%s' '{"test": 2432232314}' | openssl dgst -sha256 -hmac <secret>).
+TEST_F(RequestSignerTest, HexRotationSignsWithPreviousSecretsInASecondHeader) {
+  Signing signing;
+  signing.set_scheme(v1::SIGNING_SCHEME_HMAC_SHA256_HEX);
+  signing.set_secret(kSecretA);
+  signing.set_header("X-MockReview-Signature");
+  AddPrevious(&signing, "an-older-secret-value-0123", now_ + absl::Hours(1));
+  AddPrevious(&signing, "an-expired-secret-value", now_ - absl::Seconds(1));
+  AddPrevious(&signing, kSecretB, now_ + absl::Hours(2));  // rotated last: expires last
+  EXPECT_THAT(
+      SignWith(signing, ts_, kBody),
+      ElementsAre(HeaderIs("X-MockReview-Signature",
+                           "80ec8a89ce3cd22133a1066caecb4d04fea7467657c8514d717ec42c38a5c94c"),
+                  HeaderIs("X-MockReview-Signature-Previous",
+                           "fc40649f80ed2d64aa1f71768b00c87e0db70663005ac910f741c296eff3be32, "
+                           "0d9ae934d324c3300771b7272a98a04de0737508720584e98d2e4b168a1ff787")));
+}
+
+TEST_F(RequestSignerTest, HexSha1RotationKeepsThePrefixOnEachPreviousSignature) {
+  Signing signing;
+  signing.set_scheme(v1::SIGNING_SCHEME_HMAC_SHA1_HEX);
+  signing.set_secret(kSecretA);
+  signing.set_prefix("sha1=");
+  AddPrevious(&signing, kSecretB, now_ + absl::Hours(1));
+  EXPECT_THAT(
+      SignWith(signing, ts_, kBody),
+      ElementsAre(
+          HeaderIs("X-Hub-Signature", "sha1=2da57a63580e1b8259222d7c976d87cd11bdfb5b"),
+          HeaderIs("X-Hub-Signature-Previous", "sha1=3295fc8c0ded286eb98bbb5074bcc48caa6a8b03")));
+  // Once the grace period is over the second header is gone, also from a signer built
+  // before it ended.
+  const RequestSigner signer = RequestSigner::Create(signing, now_).value();
+  std::vector<Header> headers;
+  signer.Sign(kMsgId, now_ + absl::Hours(1), event_time_, kBody, &headers);
+  EXPECT_THAT(headers, ElementsAre(HeaderIs("X-Hub-Signature",
+                                            "sha1=2da57a63580e1b8259222d7c976d87cd11bdfb5b")));
+  headers.clear();
+  signer.Sign(kMsgId, now_ + absl::Hours(1) - absl::Milliseconds(1), event_time_, kBody, &headers);
+  EXPECT_THAT(headers, SizeIs(2));
 }
 
 TEST_F(RequestSignerTest, HexSha1UsesLegacyGithubHeader) {
@@ -155,6 +207,23 @@ TEST_F(TimestampHeaderTest, Iso8601FormatHasMillisecondsAndZ) {
   EXPECT_THAT(headers[1], HeaderIs("X-Miniback-Timestamp", "2024-01-15T10:30:00.123Z"));
 }
 
+TEST_F(TimestampHeaderTest, EventSourceCarriesTheEventTimeOnEveryAttempt) {
+  Signing signing = MinibackSigning(Signing::TIMESTAMP_FORMAT_ISO8601);
+  signing.set_timestamp_source(Signing::TIMESTAMP_SOURCE_EVENT);
+  for (absl::Time attempt : {fixed_, fixed_ + absl::Seconds(16)}) {
+    const std::vector<Header> headers = SignWith(signing, attempt, kGithubBody);
+    ASSERT_EQ(headers.size(), 2u);
+    EXPECT_THAT(headers[1], HeaderIs("X-Miniback-Timestamp", "2025-10-31T12:34:56.789Z"));
+  }
+  signing.set_timestamp_format(Signing::TIMESTAMP_FORMAT_UNIX);
+  EXPECT_THAT(SignWith(signing, fixed_, kGithubBody)[1],
+              HeaderIs("X-Miniback-Timestamp", "1761914096"));
+  // ATTEMPT, like UNSPECIFIED, is the attempt's time.
+  signing.set_timestamp_source(Signing::TIMESTAMP_SOURCE_ATTEMPT);
+  EXPECT_THAT(SignWith(signing, fixed_, kGithubBody)[1],
+              HeaderIs("X-Miniback-Timestamp", "1705314600"));
+}
+
 TEST_F(TimestampHeaderTest, UnixFormatIsWholeSeconds) {
   for (auto format : {Signing::TIMESTAMP_FORMAT_UNIX, Signing::TIMESTAMP_FORMAT_UNSPECIFIED}) {
     const std::vector<Header> headers = SignWith(MinibackSigning(format), fixed_, kGithubBody);
@@ -175,7 +244,7 @@ TEST_F(RequestSignerTest, SignAppendsToExistingHeaders) {
   signing.set_secret(kGithubSecret);
   const RequestSigner signer = RequestSigner::Create(signing, now_).value();
   std::vector<Header> headers = {{"Content-Type", "application/json"}};
-  signer.Sign(kMsgId, ts_, kGithubBody, &headers);
+  signer.Sign(kMsgId, ts_, event_time_, kGithubBody, &headers);
   EXPECT_THAT(headers, ElementsAre(HeaderIs("Content-Type", "application/json"),
                                    HeaderIs("X-Hub-Signature-256",
                                             "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4"
@@ -271,6 +340,31 @@ TEST_F(ValidateSigningTest, RejectsUnknownEnumValues) {
   signing = HexSigning();
   signing.set_timestamp_format(static_cast<Signing::TimestampFormat>(42));
   ExpectRejected(signing, "signing.timestamp_format");
+}
+
+TEST_F(ValidateSigningTest, RejectsEventTimestampSourceWithoutATimestampHeader) {
+  Signing signing = HexSigning();
+  signing.set_timestamp_source(Signing::TIMESTAMP_SOURCE_EVENT);
+  ExpectRejected(signing, "signing.timestamp_source");
+  signing.set_timestamp_header("X-Timestamp");
+  EXPECT_TRUE(ValidateSigning(signing).ok()) << ValidateSigning(signing);
+  signing.set_scheme(v1::SIGNING_SCHEME_STANDARD);  // its timestamp is signed: always now
+  signing.set_secret(kSecretA);
+  ExpectRejected(signing, "signing.timestamp_source");
+  signing = HexSigning();
+  signing.set_timestamp_source(static_cast<Signing::TimestampSource>(42));
+  ExpectRejected(signing, "signing.timestamp_source");
+}
+
+TEST_F(ValidateSigningTest, RejectsHexHeadersThatLeaveNoRoomForTheRotationHeader) {
+  Signing signing = HexSigning();
+  signing.set_header(std::string(248, 'x'));  // "-Previous" would make it 257 characters
+  ExpectRejected(signing, "signing.header");
+  signing.set_header(std::string(247, 'x'));
+  EXPECT_TRUE(ValidateSigning(signing).ok());
+  signing = HexSigning();
+  signing.set_timestamp_header("X-Hub-Signature-256-Previous");
+  ExpectRejected(signing, "signing.timestamp_header");
 }
 
 TEST_F(ValidateSigningTest, NoneSchemeNeedsNoSecret) {
