@@ -10,6 +10,23 @@
 namespace hookrelay::store {
 namespace {
 
+// What an idempotency key's value holds: the first event's id, then a space and the
+// request fingerprint (when the plan has one; values written before fingerprints hold the
+// id alone and match any request).
+std::string IdempotencyValue(const PublishPlan& plan) {
+  if (plan.fingerprint.empty()) return plan.event.id();
+  return absl::StrCat(plan.event.id(), " ", plan.fingerprint);
+}
+void SplitIdempotencyValue(absl::string_view value, std::string* event_id,
+                           std::string* fingerprint) {
+  const size_t space = value.find(' ');
+  *event_id = std::string(value.substr(0, space));
+  *fingerprint = space == absl::string_view::npos ? "" : std::string(value.substr(space + 1));
+}
+bool SameRequest(absl::string_view a, absl::string_view b) {
+  return a.empty() || b.empty() || a == b;
+}
+
 // Step 3 of a plan whose key and version were checked, for the batch's MULTI/EXEC. Adds
 // the hook indexes it wrote to `indexes` (AddIndexUpkeep's).
 void AddWrites(const KeySchema& keys, const EventStoreOptions& options, const PublishPlan& plan,
@@ -27,6 +44,7 @@ void AddWrites(const KeySchema& keys, const EventStoreOptions& options, const Pu
     p->Add({"HSET", record, dlv::kStatus, pending, dlv::kHook, d.hook_id, dlv::kEvent, e.id(),
             dlv::kType, e.type(), dlv::kCreated, now_ms, dlv::kUpdated, now_ms, dlv::kAttempts,
             "0"});
+    if (plan.test) p->Add({"HSET", record, dlv::kTest, "1"});
     p->Add({"EXPIRE", record, ttl});
     p->Add({"ZADD", index, now_ms, d.delivery_id});
     indexes->insert(index);
@@ -35,7 +53,7 @@ void AddWrites(const KeySchema& keys, const EventStoreOptions& options, const Pu
   }
   if (!plan.deliveries.empty()) p->Add({"EXPIRE", list, ttl});
   if (!e.idempotency_key().empty()) {
-    p->Add({"SET", keys.Idempotency(e.tenant(), e.idempotency_key()), e.id(), "EX",
+    p->Add({"SET", keys.Idempotency(e.tenant(), e.idempotency_key()), IdempotencyValue(plan), "EX",
             std::to_string(absl::ToInt64Seconds(options.idempotency_ttl))});
   }
 }
@@ -123,10 +141,10 @@ void EventStore::GiveBack(std::unique_ptr<Armed> armed) {
 }
 
 absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishBatch(
-    absl::Span<const PublishPlan> plans, absl::Time now) {
+    absl::Span<const PublishPlan> plans, absl::Time now, bool all_or_nothing) {
   auto armed = TakeArmed();
   if (!armed.ok()) return armed.status();
-  auto out = PublishOn(**armed, plans, now);
+  auto out = PublishOn(**armed, plans, now, all_or_nothing);
   if (!out.ok()) {
     // What the connection watches is unknown now.
     (*armed)->versions.clear();
@@ -137,7 +155,7 @@ absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishBatch(
 }
 
 absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishOn(
-    Armed& armed, absl::Span<const PublishPlan> plans, absl::Time now) {
+    Armed& armed, absl::Span<const PublishPlan> plans, absl::Time now, bool all_or_nothing) {
   RedisConnection& conn = *armed.conn;
   std::vector<std::string> version_keys;
   version_keys.reserve(plans.size());
@@ -164,13 +182,18 @@ absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishOn(
   // A plan repeating an earlier plan's idempotency key gets that plan's outcome.
   auto resolve_copies = [&] {
     for (size_t i : decided.copies) {
+      const PublishOutcome::Kind mine = out[i].kind;  // kConflict when the requests differ
       out[i] = out[decided.copy_of[i]];
-      if (out[i].kind == PublishOutcome::Kind::kPublished) {
+      if (mine == PublishOutcome::Kind::kConflict) {
+        out[i].kind = mine;
+        out[i].delivery_ids.clear();
+      } else if (out[i].kind == PublishOutcome::Kind::kPublished) {
         out[i].kind = PublishOutcome::Kind::kDuplicate;
       }
     }
   };
-  if (decided.to_write.empty() && decided.duplicates.empty()) {
+  if ((decided.to_write.empty() && decided.duplicates.empty()) ||
+      (all_or_nothing && decided.conflict)) {
     if (auto r = conn.Command({"UNWATCH"}); !r.ok()) return r.status();
     resolve_copies();
     return out;
@@ -275,9 +298,10 @@ absl::StatusOr<EventStore::Decision> EventStore::ReadAndDecide(
 }
 
 // Sorts the plans of a batch by what the read found (`values`: the watched keys'
-// values): an idempotency key already stored makes a duplicate of that event; a version
-// other than the plan's makes it stale; the rest are written, except a plan repeating a key
-// of an earlier plan in the batch, which gets the earlier plan's outcome.
+// values): an idempotency key already stored makes a duplicate of that event (a conflict
+// when it was stored with another request fingerprint); a version other than the plan's
+// makes it stale; the rest are written, except a plan repeating a key of an earlier plan in
+// the batch, which gets the earlier plan's outcome (a conflict when the requests differ).
 absl::StatusOr<EventStore::Decision> EventStore::Decide(absl::Span<const PublishPlan> plans,
                                                         const std::vector<RedisReply>& values,
                                                         const std::vector<size_t>& version_of,
@@ -290,15 +314,25 @@ absl::StatusOr<EventStore::Decision> EventStore::Decide(absl::Span<const Publish
     if (key_of[i] != 0) {
       const RedisReply& first = values[key_of[i]];
       if (!first.is_nil()) {
-        out.kind = PublishOutcome::Kind::kDuplicate;
-        out.event_id = first.str;
-        d.duplicates.push_back(i);
+        std::string fingerprint;
+        SplitIdempotencyValue(first.str, &out.event_id, &fingerprint);
+        if (SameRequest(fingerprint, plans[i].fingerprint)) {
+          out.kind = PublishOutcome::Kind::kDuplicate;
+          d.duplicates.push_back(i);
+        } else {
+          out.kind = PublishOutcome::Kind::kConflict;
+          d.conflict = true;
+        }
         continue;
       }
       auto [it, added] = first_with_key.emplace(key_of[i], i);
       if (!added) {
         d.copies.push_back(i);
         d.copy_of[i] = it->second;
+        if (!SameRequest(plans[it->second].fingerprint, plans[i].fingerprint)) {
+          out.kind = PublishOutcome::Kind::kConflict;
+          d.conflict = true;
+        }
         continue;
       }
     }

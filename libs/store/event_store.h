@@ -27,12 +27,18 @@ struct PublishPlan {
   v1::Event event;  // id, tenant, type, payload, idempotency_key, ... all set
   long long expected_version = 0;
   std::vector<PlannedDelivery> deliveries;
+  // What makes two requests with the same idempotency key the same request (see
+  // queue::RequestFingerprint); stored beside the key. Empty: not compared.
+  std::string fingerprint;
+  // A TestWebhook send: its delivery records are marked (dlv::kTest).
+  bool test = false;
 };
 
 struct PublishOutcome {
-  enum class Kind { kPublished, kDuplicate, kStaleVersion };
+  // kConflict: the idempotency key was first used with a request of another fingerprint.
+  enum class Kind { kPublished, kDuplicate, kStaleVersion, kConflict };
   Kind kind = Kind::kPublished;
-  std::string event_id;                   // the first event's id for kDuplicate
+  std::string event_id;                   // the first event's id for kDuplicate, kConflict
   std::vector<std::string> delivery_ids;  // kPublished and kDuplicate
   long long current_version = 0;          // kStaleVersion
 };
@@ -46,7 +52,8 @@ struct EventStoreOptions {
 // Stores events and fans them out.
 //
 // Publish protocol, per plan:
-//   1. an idempotency key seen before → return the first event and its deliveries;
+//   1. an idempotency key seen before → return the first event and its deliveries, or
+//      kConflict when the key was stored with another request fingerprint;
 //   2. the tenant's hook version differs from the plan's → return kStaleVersion (the
 //      caller reloads its hook index and plans again);
 //   3. store the event, one delivery record per planned delivery (status PENDING), the
@@ -71,9 +78,12 @@ class EventStore {
   ~EventStore();  // unwatches its connections before they go back to the pool
 
   absl::StatusOr<PublishOutcome> Publish(const PublishPlan& plan, absl::Time now);
-  // All plans in one or two pipelined round trips (see above); outcomes in order.
+  // All plans in one or two pipelined round trips (see above); outcomes in order. With
+  // `all_or_nothing`, a kConflict of one plan writes none (the others' outcomes are then
+  // meaningless): one caller's batch.
   absl::StatusOr<std::vector<PublishOutcome>> PublishBatch(absl::Span<const PublishPlan> plans,
-                                                           absl::Time now);
+                                                           absl::Time now,
+                                                           bool all_or_nothing = false);
   // NOT_FOUND once the event expired or never existed.
   absl::StatusOr<v1::Event> Get(absl::string_view tenant, absl::string_view id);
 
@@ -93,12 +103,13 @@ class EventStore {
     std::vector<size_t> duplicates;  // of an event stored earlier
     std::vector<size_t> copies;      // repeating an idempotency key of an earlier plan
     absl::flat_hash_map<size_t, size_t> copy_of;
+    bool conflict = false;  // some plan's outcome is kConflict
   };
   absl::StatusOr<std::unique_ptr<Armed>> TakeArmed();
   void GiveBack(std::unique_ptr<Armed> armed);
   absl::StatusOr<std::vector<PublishOutcome>> PublishOn(Armed& armed,
                                                         absl::Span<const PublishPlan> plans,
-                                                        absl::Time now);
+                                                        absl::Time now, bool all_or_nothing);
   // Round trip 1 of the two-trip path: WATCH and MGET of the version keys and idempotency
   // keys, then Decide. Leaves those keys watched when it succeeds.
   absl::StatusOr<Decision> ReadAndDecide(RedisConnection& conn, absl::Span<const PublishPlan> plans,

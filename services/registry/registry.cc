@@ -80,6 +80,7 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
       events_(pool_, keys_, options_.events),
       deliveries_(pool_, keys_),
       api_keys_(pool_, keys_),
+      page_tokens_([this] { return api_keys_.PageTokenKey(); }),
       publisher_(hooks_, events_, clock_, options_.inline_event_bytes),
       batcher_(publisher_, options_.publish) {}
 
