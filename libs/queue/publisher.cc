@@ -23,11 +23,14 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
 // ALREADY_EXISTS: clients often take that for "done" and would lose the second event.
 absl::Status Conflict(const v1::PublishEventRequest& req, const store::PublishOutcome& o,
                       absl::string_view field) {
-  return absl::FailedPreconditionError(
-      absl::StrCat(field, field.empty() ? "" : ".", "idempotency_key: \"", req.idempotency_key(),
-                   "\" was first used with a different request (event ", o.event_id,
-                   "); reuse a key only to retry the same tenant, type, payload, attributes and "
-                   "occurred_at, and use a new key for a new event"));
+  // No event id: the first request with the key is in the same PublishEvents call.
+  const std::string first =
+      o.event_id.empty() ? "in the same call" : absl::StrCat("(event ", o.event_id, ")");
+  return absl::FailedPreconditionError(absl::StrCat(
+      field, field.empty() ? "" : ".", "idempotency_key: \"", req.idempotency_key(),
+      "\" was first used with a different request ", first,
+      "; reuse a key only to retry the same tenant, type, payload, attributes and occurred_at, "
+      "and use a new key for a new event"));
 }
 
 v1::PublishEventResponse ToResponse(store::PublishOutcome o) {

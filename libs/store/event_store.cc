@@ -182,10 +182,12 @@ absl::StatusOr<std::vector<PublishOutcome>> EventStore::PublishOn(
   // A plan repeating an earlier plan's idempotency key gets that plan's outcome.
   auto resolve_copies = [&] {
     for (size_t i : decided.copies) {
-      const PublishOutcome::Kind mine = out[i].kind;  // kConflict when the requests differ
+      const bool conflict = out[i].kind == PublishOutcome::Kind::kConflict;  // requests differ
       out[i] = out[decided.copy_of[i]];
-      if (mine == PublishOutcome::Kind::kConflict) {
-        out[i].kind = mine;
+      // A stale first plan is planned again, and so is this one: then compared with the key.
+      if (out[i].kind == PublishOutcome::Kind::kStaleVersion) continue;
+      if (conflict) {
+        out[i].kind = PublishOutcome::Kind::kConflict;
         out[i].delivery_ids.clear();
       } else if (out[i].kind == PublishOutcome::Kind::kPublished) {
         out[i].kind = PublishOutcome::Kind::kDuplicate;
