@@ -191,15 +191,15 @@ absl::StatusOr<std::string> CommandHelp(absl::string_view command) {
   const CommandSpec* c = FindCommand(command);
   if (c == nullptr) return absl::NotFoundError(absl::StrCat("unknown command \"", command, "\""));
   std::string usage = absl::StrCat("usage: hookctl ", c->name);
-  for (const char* name : c->required) {
-    absl::StrAppend(&usage, " --", name, " ", FindOption(CommandOptions(), name)->value);
-  }
+  auto spec = [](const char* name) {  // every name a command lists is in CommandOptions()
+    const OptionSpec* o = FindOption(CommandOptions(), name);
+    return o != nullptr ? *o : OptionSpec{name, "VALUE", ""};
+  };
+  for (const char* name : c->required) absl::StrAppend(&usage, " --", name, " ", spec(name).value);
   if (!c->optional.empty()) absl::StrAppend(&usage, " [options]");
   std::string out = absl::StrCat(usage, "\n\n", c->summary, ".\n\nOptions:\n");
   for (const auto* names : {&c->required, &c->optional}) {
-    for (const char* name : *names) {
-      absl::StrAppend(&out, OptionLine(*FindOption(CommandOptions(), name)));
-    }
+    for (const char* name : *names) absl::StrAppend(&out, OptionLine(spec(name)));
   }
   absl::StrAppend(&out, "\nExample:\n  ", c->example,
                   "\n\nGlobal options (--address, --api-key, --json, --tls, --timeout) work "
