@@ -41,7 +41,8 @@ std::string Field(absl::string_view name, absl::string_view value) {
 }  // namespace
 
 std::string StatusName(v1::DeliveryStatus s) {
-  return EnumName(v1::DeliveryStatus_Name(s), "DELIVERY_STATUS_");
+  // Upper case, as scripts that grep for SUCCEEDED expect.
+  return absl::AsciiStrToUpper(EnumName(v1::DeliveryStatus_Name(s), "DELIVERY_STATUS_"));
 }
 
 std::string ErrorClassName(v1::ErrorClass c) {

@@ -10,10 +10,11 @@
 
 namespace hookrelay::hookctl {
 
-// How hookctl shows responses to people (--json prints protobuf JSON instead): enum values in
-// lower case without their prefix, times in UTC to the millisecond, attempts one per line.
+// How hookctl shows responses to people (--json prints protobuf JSON instead): enum values
+// without their prefix (delivery statuses in capitals, the rest in lower case), times in UTC
+// to the millisecond, attempts one per line.
 
-// "retry_scheduled", "http_5xx", "hmac_sha256_hex", ...
+// "RETRY_SCHEDULED"; "http_5xx".
 std::string StatusName(v1::DeliveryStatus s);
 std::string ErrorClassName(v1::ErrorClass c);
 // "2026-12-06 17:58:01.123Z", or "-" when unset.

@@ -192,7 +192,7 @@ TEST_F(HookctlTest, GetDeliveryShowsEachAttemptOnALineOfItsOwn) {
       [&] {
         return absl::StrContains(
             Hookctl({"get-delivery", "--tenant", "acme", "--id", delivery}).output,
-            "status:      succeeded");
+            "status:      SUCCEEDED");
       },
       absl::Seconds(30), absl::Milliseconds(100)));
   run = Hookctl({"get-delivery", "--tenant", "acme", "--id", delivery});
