@@ -76,6 +76,10 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
       // Idle connections kept for every concurrent RPC, so a busy registry reuses them
       // instead of connecting per call (the benchmark saw one connect per ~8 publishes).
       pool_(store::RedisOptions{.url = options_.redis_url}, kPoolIdleConnections),
+      ready_pool_(store::RedisOptions{.url = options_.redis_url,
+                                      .connect_timeout = kReadyTimeout,
+                                      .command_timeout = kReadyTimeout},
+                  1),
       hooks_(pool_, keys_),
       events_(pool_, keys_, options_.events),
       deliveries_(pool_, keys_),
@@ -91,7 +95,7 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Create(RegistryOptions optio
 }
 
 absl::Status Registry::Ready() {
-  auto conn = pool_.Acquire();
+  auto conn = ready_pool_.Acquire();
   if (!conn.ok()) return conn.status();
   return (*conn)->Ping();
 }

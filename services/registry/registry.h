@@ -98,8 +98,10 @@ class Registry {
   absl::Status RevokeApiKey(const std::string& id);
   store::ApiKeyStore& api_keys() { return api_keys_; }
 
-  // OK when Redis answers.
+  // OK when Redis answers a PING within kReadyTimeout (on a connection of its own, so a
+  // Redis that stopped answering is noticed in about that time, not a command timeout).
   absl::Status Ready();
+  static constexpr absl::Duration kReadyTimeout = absl::Seconds(1);
 
  private:
   Registry(RegistryOptions options, core::Clock& clock);
@@ -114,6 +116,7 @@ class Registry {
   core::Clock& clock_;
   const store::KeySchema keys_;
   store::RedisPool pool_;
+  store::RedisPool ready_pool_;  // one connection with short timeouts, for Ready()
   store::HookStore hooks_;
   store::EventStore events_;
   store::DeliveryStore deliveries_;

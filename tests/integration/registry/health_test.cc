@@ -1,6 +1,8 @@
 // grpc.health.v1 on the registry's gRPC port, with Redis up, stopped and back: what
 // Kubernetes probes and gRPC load balancers ask.
 
+#include <signal.h>
+
 #include <memory>
 #include <string>
 
@@ -72,6 +74,20 @@ TEST_F(HealthTest, NotServingWhileRedisIsUnreachableAndServingAgainWhenItIsBack)
   ASSERT_OK(redis_->StartAgain());
   EXPECT_TRUE(BothBecome(kServing));
   EXPECT_THAT(Get(), StatusIs(absl::StatusCode::kNotFound));  // answered again
+}
+
+// A Redis that accepts connections but stops answering (stopped, partitioned) is noticed in
+// the readiness timeout (1 s), not a command timeout (10 s).
+TEST_F(HealthTest, NotServingSoonWhenRedisStopsAnswering) {
+  ASSERT_THAT(Health(kService), IsOkAndHolds(kServing));
+  ASSERT_EQ(kill(redis_->pid(), SIGSTOP), 0);
+  const absl::Time hung = absl::Now();
+  const bool noticed = BothBecome(kNotServing);
+  const absl::Duration took = absl::Now() - hung;
+  ASSERT_EQ(kill(redis_->pid(), SIGCONT), 0);
+  EXPECT_TRUE(noticed);
+  EXPECT_LT(took, absl::Seconds(5));
+  EXPECT_TRUE(BothBecome(kServing));
 }
 
 TEST_F(HealthTest, NotServingFromTheStartWhenRedisIsDown) {
