@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "services/hookctl/commands.h"
+#include "services/hookctl/output.h"
 
 namespace hookrelay::hookctl {
 
@@ -52,6 +53,32 @@ absl::Status Call(const CommandContext& ctx, absl::string_view rpc,
   c.set_deadline(absl::ToChronoTime(absl::Now() + std::max(ctx.globals.timeout, min_timeout)));
   const grpc::Status st = (ctx.stub->*method)(&c, req, resp);
   return st.ok() ? absl::OkStatus() : RpcError(ctx, rpc, st);
+}
+
+// Call, then prints the response: as JSON with --json, else with `text` (nothing if null).
+template <typename Req, typename Resp>
+absl::Status CallAndShow(const CommandContext& ctx, absl::string_view rpc,
+                         grpc::Status (v1::WebhookRegistry::StubInterface::*method)(
+                             grpc::ClientContext*, const Req&, Resp*),
+                         const Req& req, void (*text)(const CommandContext&, const Resp&),
+                         absl::Duration min_timeout = absl::ZeroDuration()) {
+  Resp resp;
+  if (absl::Status st = Call(ctx, rpc, method, req, &resp, min_timeout); !st.ok()) return st;
+  if (ctx.globals.json) {
+    PrintJson(*ctx.out, resp);
+  } else if (text != nullptr) {
+    text(ctx, resp);
+  }
+  return absl::OkStatus();
+}
+
+// A request naming one object by --tenant and --id.
+template <typename Req>
+Req RefRequest(const CommandContext& ctx) {
+  Req req;
+  req.set_tenant(Opt(ctx, "tenant"));
+  req.set_id(Opt(ctx, "id"));
+  return req;
 }
 
 }  // namespace hookrelay::hookctl

@@ -9,17 +9,36 @@ namespace {
 
 using Stub = v1::WebhookRegistry::StubInterface;
 
+void ShowPublished(const CommandContext& ctx, const v1::PublishEventResponse& r) {
+  *ctx.out << "event:       " << r.event_id()
+           << (r.duplicate() ? "  (duplicate: the first event with this idempotency key)" : "")
+           << "\ndeliveries:  " << r.delivery_ids_size() << "\n";
+  for (const std::string& id : r.delivery_ids()) *ctx.out << "  " << id << "\n";
+}
+
+void ShowRecovered(const CommandContext& ctx, const v1::RecoverWebhookResponse& r) {
+  *ctx.out << "re-enqueued " << r.delivery_ids_size() << " failed deliveries\n";
+  for (const std::string& id : r.delivery_ids()) *ctx.out << "  " << id << "\n";
+}
+
+void ShowKey(const CommandContext& ctx, const v1::ApiKey& k) {
+  *ctx.out << "id:          " << k.id()
+           << "\nrole:        " << absl::AsciiStrToLower(Opt(ctx, "role", "tenant"))
+           << "\ntenant:      " << (k.tenant().empty() ? "*" : k.tenant())
+           << "\nkey:         " << k.key() << "   (shown only now: keep it)\n";
+}
+
 }  // namespace
 
 absl::Status Publish(CommandContext& ctx) {
+  if (!Has(ctx, "payload") && !Has(ctx, "payload-file")) {
+    return UsageError("publish: give the payload with --payload JSON or --payload-file FILE|-");
+  }
   v1::PublishEventRequest req;
   req.set_tenant(Opt(ctx, "tenant"));
   req.set_type(Opt(ctx, "type"));
   absl::StatusOr<std::string> payload = ReadPayload(ctx);
   if (!payload.ok()) return payload.status();
-  if (!Has(ctx, "payload") && !Has(ctx, "payload-file")) {
-    return UsageError("publish: give the payload with --payload JSON or --payload-file FILE|-");
-  }
   req.set_payload(*payload);
   req.set_idempotency_key(Opt(ctx, "idempotency-key"));
   if (absl::Status st = MapOpt(ctx, "attributes", req.mutable_attributes()); !st.ok()) return st;
@@ -28,27 +47,13 @@ absl::Status Publish(CommandContext& ctx) {
     if (!at.ok()) return at.status();
     *req.mutable_occurred_at() = *at;
   }
-  v1::PublishEventResponse resp;
-  if (absl::Status st = Call(ctx, "PublishEvent", &Stub::PublishEvent, req, &resp); !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  *ctx.out << "event:       " << resp.event_id()
-           << (resp.duplicate() ? "  (duplicate: the first event with this idempotency key)" : "")
-           << "\ndeliveries:  " << resp.delivery_ids_size() << "\n";
-  for (const std::string& id : resp.delivery_ids()) *ctx.out << "  " << id << "\n";
-  return absl::OkStatus();
+  return CallAndShow(ctx, "PublishEvent", &Stub::PublishEvent, req, &ShowPublished);
 }
 
 absl::Status GetEvent(CommandContext& ctx) {
-  v1::GetEventRequest req;
-  req.set_tenant(Opt(ctx, "tenant"));
-  req.set_id(Opt(ctx, "id"));
-  v1::Event resp;
-  if (absl::Status st = Call(ctx, "GetEvent", &Stub::GetEvent, req, &resp); !st.ok()) return st;
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  PrintEvent(*ctx.out, resp);
-  return absl::OkStatus();
+  return CallAndShow<v1::GetEventRequest, v1::Event>(
+      ctx, "GetEvent", &Stub::GetEvent, RefRequest<v1::GetEventRequest>(ctx),
+      [](const CommandContext& c, const v1::Event& e) { PrintEvent(*c.out, e); });
 }
 
 absl::Status ListDeliveries(CommandContext& ctx) {
@@ -72,57 +77,36 @@ absl::Status ListDeliveries(CommandContext& ctx) {
     }
     req.set_status(status);
   }
-  v1::ListDeliveriesResponse resp;
-  if (absl::Status st = Call(ctx, "ListDeliveries", &Stub::ListDeliveries, req, &resp); !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  PrintDeliveryTable(*ctx.out, resp);
-  return absl::OkStatus();
+  return CallAndShow<v1::ListDeliveriesRequest, v1::ListDeliveriesResponse>(
+      ctx, "ListDeliveries", &Stub::ListDeliveries, req,
+      [](const CommandContext& c, const v1::ListDeliveriesResponse& r) {
+        PrintDeliveryTable(*c.out, r);
+      });
 }
 
 absl::Status GetDelivery(CommandContext& ctx) {
-  v1::GetDeliveryRequest req;
-  req.set_tenant(Opt(ctx, "tenant"));
-  req.set_id(Opt(ctx, "id"));
-  v1::Delivery d;
-  if (absl::Status st = Call(ctx, "GetDelivery", &Stub::GetDelivery, req, &d); !st.ok()) return st;
-  if (ctx.globals.json) return PrintJson(*ctx.out, d), absl::OkStatus();
-  PrintDelivery(*ctx.out, d);
-  return absl::OkStatus();
+  return CallAndShow<v1::GetDeliveryRequest, v1::Delivery>(
+      ctx, "GetDelivery", &Stub::GetDelivery, RefRequest<v1::GetDeliveryRequest>(ctx),
+      [](const CommandContext& c, const v1::Delivery& d) { PrintDelivery(*c.out, d); });
 }
 
 absl::Status Redeliver(CommandContext& ctx) {
-  v1::RedeliverDeliveryRequest req;
-  req.set_tenant(Opt(ctx, "tenant"));
-  req.set_id(Opt(ctx, "id"));
-  v1::Delivery resp;
-  if (absl::Status st = Call(ctx, "RedeliverDelivery", &Stub::RedeliverDelivery, req, &resp);
-      !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  *ctx.out << "re-enqueued " << resp.id() << " (attempt " << resp.attempt_count() + 1 << ")\n";
-  return absl::OkStatus();
+  return CallAndShow<v1::RedeliverDeliveryRequest, v1::Delivery>(
+      ctx, "RedeliverDelivery", &Stub::RedeliverDelivery,
+      RefRequest<v1::RedeliverDeliveryRequest>(ctx),
+      [](const CommandContext& c, const v1::Delivery& d) {
+        *c.out << "re-enqueued " << d.id() << " (attempt " << d.attempt_count() + 1 << ")\n";
+      });
 }
 
 absl::Status Recover(CommandContext& ctx) {
-  v1::RecoverWebhookRequest req;
-  req.set_tenant(Opt(ctx, "tenant"));
-  req.set_id(Opt(ctx, "id"));
+  auto req = RefRequest<v1::RecoverWebhookRequest>(ctx);
   if (Has(ctx, "since")) {
     auto since = TimeOpt(ctx, "since");
     if (!since.ok()) return since.status();
     *req.mutable_since() = *since;
   }
-  v1::RecoverWebhookResponse resp;
-  if (absl::Status st = Call(ctx, "RecoverWebhook", &Stub::RecoverWebhook, req, &resp); !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  *ctx.out << "re-enqueued " << resp.delivery_ids_size() << " failed deliveries\n";
-  for (const std::string& id : resp.delivery_ids()) *ctx.out << "  " << id << "\n";
-  return absl::OkStatus();
+  return CallAndShow(ctx, "RecoverWebhook", &Stub::RecoverWebhook, req, &ShowRecovered);
 }
 
 absl::Status CreateApiKey(CommandContext& ctx) {
@@ -136,16 +120,7 @@ absl::Status CreateApiKey(CommandContext& ctx) {
   }
   req.set_role(role);
   req.set_description(Opt(ctx, "description"));
-  v1::ApiKey resp;
-  if (absl::Status st = Call(ctx, "CreateApiKey", &Stub::CreateApiKey, req, &resp); !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  *ctx.out << "id:          " << resp.id()
-           << "\nrole:        " << absl::AsciiStrToLower(Opt(ctx, "role", "tenant"))
-           << "\ntenant:      " << (resp.tenant().empty() ? "*" : resp.tenant())
-           << "\nkey:         " << resp.key() << "   (shown only now: keep it)\n";
-  return absl::OkStatus();
+  return CallAndShow(ctx, "CreateApiKey", &Stub::CreateApiKey, req, &ShowKey);
 }
 
 absl::Status ListApiKeys(CommandContext& ctx) {
@@ -155,25 +130,19 @@ absl::Status ListApiKeys(CommandContext& ctx) {
   if (!size.ok()) return size.status();
   req.set_page_size(static_cast<int32_t>(*size));
   req.set_page_token(Opt(ctx, "page-token"));
-  v1::ListApiKeysResponse resp;
-  if (absl::Status st = Call(ctx, "ListApiKeys", &Stub::ListApiKeys, req, &resp); !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  PrintApiKeys(*ctx.out, resp);
-  return absl::OkStatus();
+  return CallAndShow<v1::ListApiKeysRequest, v1::ListApiKeysResponse>(
+      ctx, "ListApiKeys", &Stub::ListApiKeys, req,
+      [](const CommandContext& c, const v1::ListApiKeysResponse& r) { PrintApiKeys(*c.out, r); });
 }
 
 absl::Status RevokeApiKey(CommandContext& ctx) {
   v1::RevokeApiKeyRequest req;
   req.set_id(Opt(ctx, "id"));
-  v1::RevokeApiKeyResponse resp;
-  if (absl::Status st = Call(ctx, "RevokeApiKey", &Stub::RevokeApiKey, req, &resp); !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  *ctx.out << "revoked " << req.id() << "\n";
-  return absl::OkStatus();
+  return CallAndShow<v1::RevokeApiKeyRequest, v1::RevokeApiKeyResponse>(
+      ctx, "RevokeApiKey", &Stub::RevokeApiKey, req,
+      [](const CommandContext& c, const v1::RevokeApiKeyResponse&) {
+        *c.out << "revoked " << Opt(c, "id") << "\n";
+      });
 }
 
 }  // namespace hookrelay::hookctl

@@ -11,9 +11,17 @@ using Stub = v1::WebhookRegistry::StubInterface;
 // TestWebhook waits for a worker's attempt: up to the hook's timeout (at most 30 s) and more.
 constexpr absl::Duration kTestTimeout = absl::Seconds(60);
 
-void Show(const CommandContext& ctx, const v1::Webhook& h) {
-  if (ctx.globals.json) return PrintJson(*ctx.out, h);
+void ShowHook(const CommandContext& ctx, const v1::Webhook& h) { PrintWebhook(*ctx.out, h); }
+
+void ShowHookWithSecret(const CommandContext& ctx, const v1::Webhook& h) {
   PrintWebhook(*ctx.out, h);
+  *ctx.out << "(the secret is shown only now: keep it)\n";
+}
+
+void ShowTest(const CommandContext& ctx, const v1::TestWebhookResponse& r) {
+  *ctx.out << "delivery:    " << r.delivery_id() << "\n"
+           << "result:      " << AttemptResult(r.attempt()) << "\nattempt:\n";
+  PrintAttempt(*ctx.out, r.attempt());
 }
 
 }  // namespace
@@ -26,25 +34,12 @@ absl::Status CreateWebhook(CommandContext& ctx) {
   for (std::string& t : ListOpt(ctx, "event-types")) h->add_event_types(std::move(t));
   if (h->event_types().empty()) h->add_event_types("*");
   h->set_description(Opt(ctx, "description"));
-  v1::Webhook resp;
-  if (absl::Status st = Call(ctx, "CreateWebhook", &Stub::CreateWebhook, req, &resp); !st.ok()) {
-    return st;
-  }
-  Show(ctx, resp);
-  if (!ctx.globals.json) *ctx.out << "(the secret is shown only now: keep it)\n";
-  return absl::OkStatus();
+  return CallAndShow(ctx, "CreateWebhook", &Stub::CreateWebhook, req, &ShowHookWithSecret);
 }
 
 absl::Status GetWebhook(CommandContext& ctx) {
-  v1::GetWebhookRequest req;
-  req.set_tenant(Opt(ctx, "tenant"));
-  req.set_id(Opt(ctx, "id"));
-  v1::Webhook resp;
-  if (absl::Status st = Call(ctx, "GetWebhook", &Stub::GetWebhook, req, &resp); !st.ok()) {
-    return st;
-  }
-  Show(ctx, resp);
-  return absl::OkStatus();
+  return CallAndShow(ctx, "GetWebhook", &Stub::GetWebhook, RefRequest<v1::GetWebhookRequest>(ctx),
+                     &ShowHook);
 }
 
 absl::Status ListWebhooks(CommandContext& ctx) {
@@ -60,13 +55,11 @@ absl::Status ListWebhooks(CommandContext& ctx) {
     if (!enabled.ok()) return enabled.status();
     req.set_enabled(*enabled);
   }
-  v1::ListWebhooksResponse resp;
-  if (absl::Status st = Call(ctx, "ListWebhooks", &Stub::ListWebhooks, req, &resp); !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  PrintWebhookTable(*ctx.out, resp);
-  return absl::OkStatus();
+  return CallAndShow<v1::ListWebhooksRequest, v1::ListWebhooksResponse>(
+      ctx, "ListWebhooks", &Stub::ListWebhooks, req,
+      [](const CommandContext& c, const v1::ListWebhooksResponse& r) {
+        PrintWebhookTable(*c.out, r);
+      });
 }
 
 absl::Status UpdateWebhook(CommandContext& ctx) {
@@ -92,66 +85,35 @@ absl::Status UpdateWebhook(CommandContext& ctx) {
   }
   if (mask->paths().empty()) {
     return UsageError(
-        "update-webhook: give at least one of --url, --event-types, --description, "
-        "--enabled");
+        "update-webhook: give at least one of --url, --event-types, --description, --enabled");
   }
-  v1::Webhook resp;
-  if (absl::Status st = Call(ctx, "UpdateWebhook", &Stub::UpdateWebhook, req, &resp); !st.ok()) {
-    return st;
-  }
-  Show(ctx, resp);
-  return absl::OkStatus();
+  return CallAndShow(ctx, "UpdateWebhook", &Stub::UpdateWebhook, req, &ShowHook);
 }
 
 absl::Status DeleteWebhook(CommandContext& ctx) {
-  v1::DeleteWebhookRequest req;
-  req.set_tenant(Opt(ctx, "tenant"));
-  req.set_id(Opt(ctx, "id"));
-  v1::DeleteWebhookResponse resp;
-  if (absl::Status st = Call(ctx, "DeleteWebhook", &Stub::DeleteWebhook, req, &resp); !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  *ctx.out << "deleted " << req.id() << "\n";
-  return absl::OkStatus();
+  return CallAndShow<v1::DeleteWebhookRequest, v1::DeleteWebhookResponse>(
+      ctx, "DeleteWebhook", &Stub::DeleteWebhook, RefRequest<v1::DeleteWebhookRequest>(ctx),
+      [](const CommandContext& c, const v1::DeleteWebhookResponse&) {
+        *c.out << "deleted " << Opt(c, "id") << "\n";
+      });
 }
 
 absl::Status RotateSecret(CommandContext& ctx) {
-  v1::RotateWebhookSecretRequest req;
-  req.set_tenant(Opt(ctx, "tenant"));
-  req.set_id(Opt(ctx, "id"));
+  auto req = RefRequest<v1::RotateWebhookSecretRequest>(ctx);
   absl::StatusOr<int64_t> grace = IntOpt(ctx, "grace-seconds", 0);
   if (!grace.ok()) return grace.status();
   req.set_grace_period_seconds(*grace);
   req.set_new_secret(Opt(ctx, "new-secret"));
-  v1::Webhook resp;
-  if (absl::Status st = Call(ctx, "RotateWebhookSecret", &Stub::RotateWebhookSecret, req, &resp);
-      !st.ok()) {
-    return st;
-  }
-  Show(ctx, resp);
-  if (!ctx.globals.json) *ctx.out << "(the new secret is shown only now: keep it)\n";
-  return absl::OkStatus();
+  return CallAndShow(ctx, "RotateWebhookSecret", &Stub::RotateWebhookSecret, req,
+                     &ShowHookWithSecret);
 }
 
 absl::Status TestWebhook(CommandContext& ctx) {
-  v1::TestWebhookRequest req;
-  req.set_tenant(Opt(ctx, "tenant"));
-  req.set_id(Opt(ctx, "id"));
+  auto req = RefRequest<v1::TestWebhookRequest>(ctx);
   absl::StatusOr<std::string> payload = ReadPayload(ctx);
   if (!payload.ok()) return payload.status();
   req.set_payload(*payload);
-  v1::TestWebhookResponse resp;
-  if (absl::Status st = Call(ctx, "TestWebhook", &Stub::TestWebhook, req, &resp, kTestTimeout);
-      !st.ok()) {
-    return st;
-  }
-  if (ctx.globals.json) return PrintJson(*ctx.out, resp), absl::OkStatus();
-  *ctx.out << "delivery:    " << resp.delivery_id() << "\n"
-           << "result:      " << AttemptResult(resp.attempt()) << "\n"
-           << "attempt:\n";
-  PrintAttempt(*ctx.out, resp.attempt());
-  return absl::OkStatus();
+  return CallAndShow(ctx, "TestWebhook", &Stub::TestWebhook, req, &ShowTest, kTestTimeout);
 }
 
 }  // namespace hookrelay::hookctl
