@@ -86,7 +86,7 @@ void FanOut::GiveBack(int shard, std::unique_ptr<Armed> armed) {
 }
 
 std::vector<absl::StatusOr<PublishOutcome>> FanOut::PublishBatch(
-    absl::Span<const PublishPlan> plans, absl::Time now) {
+    absl::Span<const PublishPlan> plans, absl::Time now, bool all_or_nothing) {
   std::vector<ShardBatch> batches;
   {
     absl::flat_hash_map<int, size_t> of_shard;
@@ -125,10 +125,14 @@ std::vector<absl::StatusOr<PublishOutcome>> FanOut::PublishBatch(
   RoundTrip(batches, pipes, [this](ShardBatch& b, const std::vector<RedisReply>& replies) {
     return FinishRead(b, replies);
   });
-  // Round trip 2: the writes.
+  // Round trip 2: the writes (none at all when one caller's batch has a conflict).
+  bool conflict = false;
+  for (const ShardBatch& b : batches) conflict |= b.status.ok() && b.decided.conflict;
   for (size_t k = 0; k < batches.size(); ++k) {
     ShardBatch& b = batches[k];
-    pipes[k] = b.status.ok() && PrepareWrite(b, now) ? &b.armed->writes : nullptr;
+    if (!b.status.ok()) continue;
+    PrepareWrite(b, now, all_or_nothing && conflict);
+    pipes[k] = &b.armed->writes;
   }
   RoundTrip(batches, pipes, [this](ShardBatch& b, const std::vector<RedisReply>& replies) {
     return FinishWrite(b, replies);
@@ -216,14 +220,18 @@ absl::Status FanOut::FinishRead(ShardBatch& b, const std::vector<RedisReply>& re
   return absl::OkStatus();
 }
 
-bool FanOut::PrepareWrite(ShardBatch& b, absl::Time now) {
+void FanOut::PrepareWrite(ShardBatch& b, absl::Time now, bool write_nothing) {
   Decision& d = b.decided;
+  if (write_nothing) {
+    d.to_write.clear();
+    d.duplicates.clear();
+  }
   if (d.to_write.empty() && d.duplicates.empty()) {
-    // Nothing to write: the plans were copies or stale. Stop watching.
+    // Nothing to write: the plans were copies, stale or in conflict. Stop watching.
     Pipeline& p = b.armed->writes;
     p.Clear();
     p.Add({"UNWATCH"});
-    return true;
+    return;
   }
   // The versions to watch for the next batch: this batch's tenants, then the ones watched
   // before, up to kMaxArmedTenants.
@@ -250,13 +258,13 @@ bool FanOut::PrepareWrite(ShardBatch& b, absl::Time now) {
   absl::flat_hash_set<std::string> indexes;
   for (size_t i : d.to_write) {
     const PublishPlan& plan = *b.plans[i];
-    store::AddPublishWrites(keys_, options_, plan.event, plan.deliveries, now, &indexes, &p);
+    store::AddPublishWrites(keys_, options_, {plan.event, plan.fingerprint, plan.test},
+                            plan.deliveries, now, &indexes, &p);
     for (const std::string& task : plan.tasks) AddTask(keys_, b.shard, task, &p);
   }
   store::AddIndexUpkeep(options_, indexes, now, &p);
   p.Add({"EXEC"});
   AddWatchAndRead(b.rearm, &p);
-  return true;
 }
 
 absl::Status FanOut::FinishWrite(ShardBatch& b, const std::vector<RedisReply>& replies) {
@@ -265,8 +273,14 @@ absl::Status FanOut::FinishWrite(ShardBatch& b, const std::vector<RedisReply>& r
   // A plan repeating an earlier plan's idempotency key gets that plan's outcome.
   auto resolve_copies = [&] {
     for (size_t i : d.copies) {
+      const bool conflict = out[i].kind == PublishOutcome::Kind::kConflict;  // requests differ
       out[i] = out[d.copy_of[i]];
-      if (out[i].kind == PublishOutcome::Kind::kPublished) {
+      // A stale first plan is planned again, and so is this one: then compared with the key.
+      if (out[i].kind == PublishOutcome::Kind::kStaleVersion) continue;
+      if (conflict) {
+        out[i].kind = PublishOutcome::Kind::kConflict;
+        out[i].delivery_ids.clear();
+      } else if (out[i].kind == PublishOutcome::Kind::kPublished) {
         out[i].kind = PublishOutcome::Kind::kDuplicate;
       }
     }
@@ -310,9 +324,10 @@ absl::Status FanOut::FinishWrite(ShardBatch& b, const std::vector<RedisReply>& r
 }
 
 // Sorts the plans of a shard by what the read found (`values`: the watched keys' values): an
-// idempotency key already stored makes a duplicate of that event; a version other than the
-// plan's makes it stale; the rest are written, except a plan repeating a key of an earlier
-// plan in the batch, which gets the earlier plan's outcome.
+// idempotency key already stored makes a duplicate of that event (a conflict when it was
+// stored with another request fingerprint); a version other than the plan's makes it stale;
+// the rest are written, except a plan repeating a key of an earlier plan in the batch, which
+// gets the earlier plan's outcome (a conflict when the requests differ).
 absl::StatusOr<FanOut::Decision> FanOut::Decide(const std::vector<const PublishPlan*>& plans,
                                                 const std::vector<RedisReply>& values,
                                                 const std::vector<size_t>& version_of,
@@ -325,15 +340,26 @@ absl::StatusOr<FanOut::Decision> FanOut::Decide(const std::vector<const PublishP
     if (key_of[i] != 0) {
       const RedisReply& first = values[key_of[i]];
       if (!first.is_nil()) {
-        out.kind = PublishOutcome::Kind::kDuplicate;
-        out.event_id = first.str;
-        d.duplicates.push_back(i);
+        const store::IdempotencyEntry stored = store::ParseIdempotencyValue(first.str);
+        out.event_id = stored.event_id;
+        if (stored.SameRequest(plans[i]->fingerprint)) {
+          out.kind = PublishOutcome::Kind::kDuplicate;
+          d.duplicates.push_back(i);
+        } else {
+          out.kind = PublishOutcome::Kind::kConflict;
+          d.conflict = true;
+        }
         continue;
       }
       auto [it, added] = first_with_key.emplace(key_of[i], i);
       if (!added) {
         d.copies.push_back(i);
         d.copy_of[i] = it->second;
+        const store::IdempotencyEntry earlier{.fingerprint = plans[it->second]->fingerprint};
+        if (!earlier.SameRequest(plans[i]->fingerprint)) {
+          out.kind = PublishOutcome::Kind::kConflict;
+          d.conflict = true;
+        }
         continue;
       }
     }

@@ -22,12 +22,18 @@ struct PublishPlan {
   long long expected_version = 0;
   std::vector<store::NewDelivery> deliveries;
   std::vector<std::string> tasks;  // tasks[i]: serialized DeliveryTask of deliveries[i]
+  // What makes two requests with the same idempotency key the same request (see
+  // RequestFingerprint); stored beside the key. Empty: not compared.
+  std::string fingerprint;
+  // A TestWebhook send: its delivery records are marked (store::dlv::kTest).
+  bool test = false;
 };
 
 struct PublishOutcome {
-  enum class Kind { kPublished, kDuplicate, kStaleVersion };
+  // kConflict: the idempotency key was first used with a request of another fingerprint.
+  enum class Kind { kPublished, kDuplicate, kStaleVersion, kConflict };
   Kind kind = Kind::kPublished;
-  std::string event_id;                   // the first event's id for kDuplicate
+  std::string event_id;                   // the first event's id for kDuplicate, kConflict
   std::vector<std::string> delivery_ids;  // kPublished and kDuplicate
   long long current_version = 0;          // kStaleVersion
 };
@@ -35,7 +41,8 @@ struct PublishOutcome {
 // Stores events and fans them out into their shard's stream.
 //
 // Publish protocol, per plan:
-//   1. an idempotency key seen before → return the first event and its deliveries;
+//   1. an idempotency key seen before → return the first event and its deliveries, or
+//      kConflict when the key was stored with another request fingerprint;
 //   2. the tenant's hook version differs from the plan's → return kStaleVersion (the
 //      caller reloads its hook index and plans again);
 //   3. store the event, one delivery record per planned delivery (status PENDING), the
@@ -65,9 +72,12 @@ class FanOut {
 
   absl::StatusOr<PublishOutcome> Publish(const PublishPlan& plan, absl::Time now);
   // All plans in one or two round trips (see above); outcomes in order. A shard whose
-  // connection failed fails only its own plans.
+  // connection failed fails only its own plans. With `all_or_nothing` (one caller's batch), a
+  // kConflict of one plan writes none, in any shard (the others' outcomes are then
+  // meaningless).
   std::vector<absl::StatusOr<PublishOutcome>> PublishBatch(absl::Span<const PublishPlan> plans,
-                                                           absl::Time now);
+                                                           absl::Time now,
+                                                           bool all_or_nothing = false);
 
  private:
   // A connection publishes run on, and what it watches: the tenants' version keys it read
@@ -85,6 +95,7 @@ class FanOut {
     std::vector<size_t> duplicates;  // of an event stored earlier
     std::vector<size_t> copies;      // repeating an idempotency key of an earlier plan
     absl::flat_hash_map<size_t, size_t> copy_of;
+    bool conflict = false;  // some plan's outcome is kConflict
   };
   // The plans of one shard on their way through a batch.
   struct ShardBatch {
@@ -107,9 +118,9 @@ class FanOut {
   // The read's pipeline: WATCH and MGET of the version keys and idempotency keys.
   void PrepareRead(ShardBatch& b, store::Pipeline* p) const;
   absl::Status FinishRead(ShardBatch& b, const std::vector<store::RedisReply>& replies);
-  // The write's pipeline: the duplicates' LRANGEs, the transaction, the next WATCH and read.
-  // False when there is nothing to write.
-  bool PrepareWrite(ShardBatch& b, absl::Time now);
+  // The write's pipeline: the duplicates' LRANGEs, the transaction, the next WATCH and read;
+  // only an UNWATCH when there is nothing to write or `write_nothing`.
+  void PrepareWrite(ShardBatch& b, absl::Time now, bool write_nothing);
   absl::Status FinishWrite(ShardBatch& b, const std::vector<store::RedisReply>& replies);
   // Sends each batch's pipeline from `pipes` (skipping empty ones), then collects the replies
   // with `finish`; a failure marks that batch only.

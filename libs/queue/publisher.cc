@@ -1,9 +1,14 @@
 #include "libs/queue/publisher.h"
 
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "hookrelay/v1/delivery.pb.h"
 #include "libs/core/ids.h"
 #include "libs/match/matcher.h"
+#include "libs/signing/hmac.h"
 
 namespace hookrelay::queue {
 namespace {
@@ -12,6 +17,20 @@ constexpr int kMaxPublishTries = 5;
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
+}
+
+// FAILED_PRECONDITION for an idempotency key first used with another request. Not
+// ALREADY_EXISTS: clients often take that for "done" and would lose the second event.
+absl::Status Conflict(const v1::PublishEventRequest& req, const PublishOutcome& o,
+                      absl::string_view field) {
+  // No event id: the first request with the key is in the same PublishEvents call.
+  const std::string first =
+      o.event_id.empty() ? "in the same call" : absl::StrCat("(event ", o.event_id, ")");
+  return absl::FailedPreconditionError(absl::StrCat(
+      field, field.empty() ? "" : ".", "idempotency_key: \"", req.idempotency_key(),
+      "\" was first used with a different request ", first,
+      "; reuse a key only to retry the same tenant, type, payload, attributes and occurred_at, "
+      "and use a new key for a new event"));
 }
 
 v1::PublishEventResponse ToResponse(PublishOutcome o) {
@@ -23,6 +42,29 @@ v1::PublishEventResponse ToResponse(PublishOutcome o) {
 }
 
 }  // namespace
+
+std::string RequestFingerprint(const v1::PublishEventRequest& req) {
+  // Each part framed by its length, so that no two different requests encode alike.
+  std::string head;
+  for (absl::string_view part : {absl::string_view(req.tenant()), absl::string_view(req.type())}) {
+    absl::StrAppend(&head, part.size(), ":", part);
+  }
+  absl::StrAppend(&head, req.payload().size(), ":");
+  std::vector<std::pair<absl::string_view, absl::string_view>> attributes(req.attributes().begin(),
+                                                                          req.attributes().end());
+  std::sort(attributes.begin(), attributes.end());
+  std::string tail = absl::StrCat(attributes.size(), ";");
+  for (const auto& [k, v] : attributes) absl::StrAppend(&tail, k.size(), ":", k, v.size(), ":", v);
+  if (req.has_occurred_at()) {
+    absl::StrAppend(&tail, "@", req.occurred_at().seconds(), ".", req.occurred_at().nanos());
+  } else {
+    absl::StrAppend(&tail, "@-");
+  }
+  const signing::HmacDigest mac =
+      signing::ComputeHmac(signing::HmacAlgorithm::kSha256, "hookrelay publish fingerprint v1",
+                           {head, req.payload(), tail});
+  return absl::BytesToHexString(mac.view().substr(0, 16));
+}
 
 absl::StatusOr<std::shared_ptr<const store::TenantHooks>> HookIndex::Get(
     const std::string& tenant) {
@@ -59,6 +101,8 @@ absl::StatusOr<PublishPlan> Publisher::Plan(const v1::PublishEventRequest& req, 
   *e.mutable_occurred_at() = req.has_occurred_at() ? req.occurred_at() : ToProto(now);
   e.set_idempotency_key(req.idempotency_key());
   *e.mutable_publish_time() = ToProto(now);
+  if (!req.idempotency_key().empty()) plan.fingerprint = RequestFingerprint(req);
+  plan.test = only != nullptr;
   v1::DeliveryTask task;
   task.set_tenant(req.tenant());
   task.set_event_id(e.id());
@@ -92,6 +136,7 @@ absl::StatusOr<v1::PublishEventResponse> Publisher::PublishPlanned(
   for (int i = 0; i < kMaxPublishTries; ++i) {
     auto outcome = fan_out_.Publish(plan, clock_.Now());
     if (!outcome.ok()) return outcome.status();
+    if (outcome->kind == PublishOutcome::Kind::kConflict) return Conflict(req, *outcome, "");
     if (outcome->kind != PublishOutcome::Kind::kStaleVersion) {
       return ToResponse(*std::move(outcome));
     }
@@ -126,11 +171,18 @@ absl::StatusOr<std::vector<v1::PublishEventResponse>> Publisher::PublishBatch(
     if (!plan.ok()) return plan.status();  // nothing written yet
     plans.push_back(*std::move(plan));
   }
-  std::vector<absl::StatusOr<v1::PublishEventResponse>> results =
-      PublishPlans(std::move(plans), reqs.data(), now);
+  std::vector<absl::StatusOr<PublishOutcome>> outcomes =
+      fan_out_.PublishBatch(plans, now, /*all_or_nothing=*/true);
+  for (size_t k = 0; k < plans.size(); ++k) {
+    if (!outcomes[k].ok()) return outcomes[k].status();
+    if (outcomes[k]->kind == PublishOutcome::Kind::kConflict) {
+      return Conflict(reqs[static_cast<int>(k)], *outcomes[k], absl::StrCat("events[", k, "]"));
+    }
+  }
   std::vector<v1::PublishEventResponse> out;
-  out.reserve(results.size());
-  for (auto& r : results) {
+  out.reserve(plans.size());
+  for (size_t k = 0; k < plans.size(); ++k) {
+    auto r = Settle(*std::move(outcomes[k]), reqs[static_cast<int>(k)]);
     if (!r.ok()) return r.status();
     out.push_back(*std::move(r));
   }
@@ -172,17 +224,23 @@ std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishPlans(
   out.reserve(plans.size());
   std::vector<absl::StatusOr<PublishOutcome>> outcomes = fan_out_.PublishBatch(plans, now);
   for (size_t k = 0; k < plans.size(); ++k) {
-    if (!outcomes[k].ok()) {
-      out.push_back(outcomes[k].status());
-    } else if (outcomes[k]->kind != PublishOutcome::Kind::kStaleVersion) {
-      out.push_back(ToResponse(*std::move(outcomes[k])));
-    } else if (auto reloaded = index_.Reload(reqs[k]->tenant()); !reloaded.ok()) {
-      out.push_back(reloaded.status());
-    } else {
-      out.push_back(Publish(*reqs[k]));
-    }
+    out.push_back(outcomes[k].ok() ? Settle(*std::move(outcomes[k]), *reqs[k])
+                                   : absl::StatusOr<v1::PublishEventResponse>(outcomes[k].status()));
   }
   return out;
+}
+
+absl::StatusOr<v1::PublishEventResponse> Publisher::Settle(PublishOutcome outcome,
+                                                           const v1::PublishEventRequest& req) {
+  switch (outcome.kind) {
+    case PublishOutcome::Kind::kConflict:
+      return Conflict(req, outcome, "");
+    case PublishOutcome::Kind::kStaleVersion:
+      if (auto reloaded = index_.Reload(req.tenant()); !reloaded.ok()) return reloaded.status();
+      return Publish(req);
+    default:
+      return ToResponse(std::move(outcome));
+  }
 }
 
 }  // namespace hookrelay::queue

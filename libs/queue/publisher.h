@@ -15,6 +15,13 @@
 
 namespace hookrelay::queue {
 
+// What makes two publishes with the same idempotency key "the same request": the tenant, the
+// type, the payload's bytes, the attributes (as a map: their order does not matter) and
+// occurred_at (whether set, and its value). Returns 32 hex digits (128 bits of HMAC-SHA256
+// under a fixed label over a length-framed encoding of those), stable across processes and
+// versions: it is stored beside the key.
+std::string RequestFingerprint(const v1::PublishEventRequest& req);
+
 // The in-memory index of each tenant's hooks that publishes match against, tagged with the
 // tenant version it was read at. It may be stale: the publish script compares the version
 // and, on a mismatch, the publisher calls Reload(). So a hook change made through any
@@ -59,10 +66,14 @@ class Publisher {
             size_t inline_event_bytes = 0)
       : fan_out_(fan_out), clock_(clock), inline_event_bytes_(inline_event_bytes), index_(hooks) {}
 
+  // An idempotency key reused with another request (RequestFingerprint) is
+  // FAILED_PRECONDITION naming the key; the same request again returns the first event with
+  // `duplicate` set.
   absl::StatusOr<v1::PublishEventResponse> Publish(const v1::PublishEventRequest& req);
-  // All events in one pipelined round trip (plus one per event whose tenant changed). Atomic
-  // per tenant, not across tenants: on an error, events of other tenants may be stored (a
-  // caller retrying with idempotency keys gets those back as duplicates).
+  // All events in one pipelined round trip (plus one per event whose tenant changed). An
+  // idempotency key conflict of one event ("events[i].idempotency_key: ...") writes none. A
+  // Redis failure is atomic per tenant, not across tenants: events of other tenants may then
+  // be stored (a caller retrying with idempotency keys gets those back as duplicates).
   absl::StatusOr<std::vector<v1::PublishEventResponse>> PublishBatch(
       const google::protobuf::RepeatedPtrField<v1::PublishEventRequest>& reqs);
   // Publishes requests from independent callers together: one pipelined round trip for
@@ -80,6 +91,10 @@ class Publisher {
                                    const std::string* only, size_t batch);
   std::vector<absl::StatusOr<v1::PublishEventResponse>> PublishPlans(
       std::vector<PublishPlan> plans, const v1::PublishEventRequest* const* reqs, absl::Time now);
+  // The answer to `req` whose plan had `outcome`: a stale plan is planned and published
+  // again on its own.
+  absl::StatusOr<v1::PublishEventResponse> Settle(PublishOutcome outcome,
+                                                  const v1::PublishEventRequest& req);
   absl::StatusOr<v1::PublishEventResponse> PublishPlanned(PublishPlan plan,
                                                           const v1::PublishEventRequest& req,
                                                           const std::string* only);

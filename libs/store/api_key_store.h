@@ -10,10 +10,13 @@
 
 namespace hookrelay::store {
 
-// API keys, stored by the SHA-256 digest of the key (never the key itself):
+// API keys, stored by the SHA-256 digest of the key (never the key itself), and the
+// deployment's page-token key:
 //   <p>{keys}:apikey:<digest>   STRING  serialized hookrelay.v1.ApiKey (without `key`)
 //   <p>{keys}:apikeys           HASH    key id → digest (for listing and revoking)
-// (one hash tag, so a key and its index entry change in one transaction on a Redis Cluster)
+//   <p>pagetoken:key            STRING  32 random bytes signing the registry's page tokens
+// (the keys and their index share a hash tag, so they change in one transaction on a Redis
+// Cluster)
 // Thread-safe.
 class ApiKeyStore {
  public:
@@ -26,6 +29,10 @@ class ApiKeyStore {
   absl::StatusOr<std::vector<v1::ApiKey>> List(const std::string& tenant);
   // NOT_FOUND when the id is unknown.
   absl::Status Revoke(const std::string& id);
+  // The key that signs the registry's page tokens: made by the first registry that asks
+  // (SET NX) and then read by all, so every replica accepts the others' tokens. A new key
+  // (after Redis lost its data) only makes outstanding tokens invalid.
+  absl::StatusOr<std::string> PageTokenKey();
 
  private:
   std::string DigestKey(const std::string& digest) const { return keys_.ApiKey(digest); }

@@ -17,14 +17,15 @@ inline constexpr absl::string_view kAttempts = "n";      // attempts made
 inline constexpr absl::string_view kLastStatus = "hs";   // last HTTP status, 0 = none
 inline constexpr absl::string_view kLastError = "ec";    // hookrelay.v1.ErrorClass number
 inline constexpr absl::string_view kNextAttempt = "nx";  // unix ms of the next retry
+inline constexpr absl::string_view kTest = "t";          // "1": sent by TestWebhook
 // Fields "a<number>.<attempt id>": serialized hookrelay.v1.Attempt, one per attempt made.
 // Kept in the record rather than a list of its own: one command and no second key (and
 // TTL) per delivery. No other field name starts with this.
 inline constexpr absl::string_view kAttemptPrefix = "a";
 // The record's fields without the attempts, for listings.
-inline constexpr absl::string_view kSummary[] = {kStatus,    kHook,       kEvent,    kType,
-                                                 kCreated,   kUpdated,    kAttempts, kLastStatus,
-                                                 kLastError, kNextAttempt};
+inline constexpr absl::string_view kSummary[] = {kStatus,    kHook,        kEvent,    kType,
+                                                 kCreated,   kUpdated,     kAttempts, kLastStatus,
+                                                 kLastError, kNextAttempt, kTest};
 }  // namespace dlv
 
 }  // namespace hookrelay::store

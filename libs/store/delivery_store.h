@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,13 +35,15 @@ void AddAttemptUpdate(const KeySchema& keys, const AttemptUpdate& u, absl::Time 
 void AddStatusUpdate(const KeySchema& keys, absl::string_view tenant, absl::string_view delivery_id,
                      v1::DeliveryStatus status, absl::Time now, Pipeline* p);
 
-// One page of a delivery listing; `next_offset` is 0 when the listing is exhausted.
+// One page of a delivery listing. `next_cursor` is the position after the last index entry
+// the page examined ("" when the listing is exhausted); pass it back as DeliveryQuery::after.
 struct DeliveryPage {
   std::vector<v1::Delivery> deliveries;
-  long long next_offset = 0;
+  std::string next_cursor;
 };
 
-// Which deliveries to list: those of one hook (newest first) or of one event.
+// Which deliveries to list: those of one hook (newest first) or of one event (in the order
+// its fan-out created them).
 struct DeliveryQuery {
   std::string tenant;
   std::string webhook_id;  // exactly one of webhook_id and event_id
@@ -48,7 +51,8 @@ struct DeliveryQuery {
   v1::DeliveryStatus status = v1::DELIVERY_STATUS_UNSPECIFIED;  // any
   absl::Time since = absl::InfinitePast();  // hook listings only: created at or after
   int page_size = 50;
-  long long offset = 0;
+  // "" for the first page, else a DeliveryPage::next_cursor of the same query.
+  std::string after;
 };
 
 // Queues the record's return to PENDING for a delivery sent again (libs/queue appends its
@@ -63,13 +67,27 @@ class DeliveryStore {
 
   // The delivery with its attempts, oldest first. NOT_FOUND if unknown or expired.
   absl::StatusOr<v1::Delivery> Get(absl::string_view tenant, absl::string_view id);
-  // A page of deliveries without their attempts. Scans at most a bounded number of index
-  // entries per call, so a status filter matching little returns short pages with an offset.
+  // A page of deliveries without their attempts. NOT_FOUND when the hook or event does not
+  // exist; INVALID_ARGUMENT "page_token: ..." for a cursor this store did not make.
+  //
+  // Paging is by keyset: a cursor is the position after an index entry (its creation ms and
+  // id in a hook's index, read with the entry's rank in the same script; its place in an
+  // event's list, which is written once), so entries added or removed meanwhile never shift
+  // a page. A full page looks one matching delivery ahead and ends the listing (no cursor)
+  // when there is none. Each call examines at most a bounded number of index entries, so a
+  // status filter matching few may return a short (even empty) page with a cursor.
   absl::StatusOr<DeliveryPage> List(const DeliveryQuery& query);
 
  private:
-  absl::StatusOr<std::vector<std::string>> IndexRange(RedisConnection& conn, const DeliveryQuery& q,
-                                                      long long start, long long count);
+  struct IndexEntry;
+  // Up to `count` index entries after `after`, in listing order; fewer only at the end.
+  absl::StatusOr<std::vector<IndexEntry>> IndexRange(RedisConnection& conn, const DeliveryQuery& q,
+                                                     const std::string& after, long long count);
+  // The listing summaries of `entries` (nullopt for a record that expired).
+  absl::StatusOr<std::vector<std::optional<v1::Delivery>>> Summaries(
+      RedisConnection& conn, absl::string_view tenant, const std::vector<IndexEntry>& entries);
+  // NOT_FOUND unless the query's hook or event exists.
+  absl::Status CheckParent(RedisConnection& conn, const DeliveryQuery& q);
   RedisPool& pool_;
   const KeySchema& keys_;
 };

@@ -13,9 +13,23 @@ absl::Status EventStoreOptions::Validate() const {
   return absl::OkStatus();
 }
 
-void AddPublishWrites(const KeySchema& keys, const EventStoreOptions& options, const v1::Event& e,
-                      absl::Span<const NewDelivery> deliveries, absl::Time now,
-                      absl::flat_hash_set<std::string>* indexes, Pipeline* p) {
+std::string IdempotencyValue(absl::string_view event_id, absl::string_view fingerprint) {
+  if (fingerprint.empty()) return std::string(event_id);
+  return absl::StrCat(event_id, " ", fingerprint);
+}
+
+IdempotencyEntry ParseIdempotencyValue(absl::string_view value) {
+  const size_t space = value.find(' ');
+  IdempotencyEntry e;
+  e.event_id = std::string(value.substr(0, space));
+  if (space != absl::string_view::npos) e.fingerprint = std::string(value.substr(space + 1));
+  return e;
+}
+
+void AddPublishWrites(const KeySchema& keys, const EventStoreOptions& options,
+                      const PublishedEvent& published, absl::Span<const NewDelivery> deliveries,
+                      absl::Time now, absl::flat_hash_set<std::string>* indexes, Pipeline* p) {
+  const v1::Event& e = published.event;
   const std::string ttl = std::to_string(absl::ToInt64Seconds(options.retention));
   const std::string now_ms = std::to_string(absl::ToUnixMillis(now));
   p->Add({"SET", keys.Event(e.tenant(), e.id()), e.SerializeAsString(), "EX", ttl});
@@ -27,6 +41,7 @@ void AddPublishWrites(const KeySchema& keys, const EventStoreOptions& options, c
     p->Add({"HSET", record, dlv::kStatus, pending, dlv::kHook, d.hook_id, dlv::kEvent, e.id(),
             dlv::kType, e.type(), dlv::kCreated, now_ms, dlv::kUpdated, now_ms, dlv::kAttempts,
             "0"});
+    if (published.test) p->Add({"HSET", record, dlv::kTest, "1"});
     p->Add({"EXPIRE", record, ttl});
     p->Add({"ZADD", index, now_ms, d.delivery_id});
     p->Add({"RPUSH", list, d.delivery_id});
@@ -34,7 +49,8 @@ void AddPublishWrites(const KeySchema& keys, const EventStoreOptions& options, c
   }
   if (!deliveries.empty()) p->Add({"EXPIRE", list, ttl});
   if (!e.idempotency_key().empty()) {
-    p->Add({"SET", keys.Idempotency(e.tenant(), e.idempotency_key()), e.id(), "EX",
+    p->Add({"SET", keys.Idempotency(e.tenant(), e.idempotency_key()),
+            IdempotencyValue(e.id(), published.fingerprint), "EX",
             std::to_string(absl::ToInt64Seconds(options.idempotency_ttl))});
   }
 }

@@ -39,6 +39,7 @@ namespace hookrelay::store {
 //   <p>meta                         HASH    shards, layout: what every process checks at start
 //   <p>{keys}:apikey:<digest>       STRING  serialized hookrelay.v1.ApiKey
 //   <p>{keys}:apikeys               HASH    key id → digest
+//   <p>pagetoken:key                STRING  the key signing the registry's page tokens
 //   <p>hooks:changed                CHANNEL pub/sub: "<tenant>" when its hooks change
 class KeySchema {
  public:

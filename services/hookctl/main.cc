@@ -1,47 +1,48 @@
-// hookctl: the command-line client of webhook-registry. See `hookctl --help`.
+// hookctl: the command-line client of webhook-registry. See `hookctl help`.
+// HOOKRELAY_ADDRESS and HOOKRELAY_API_KEY give --address and --api-key their defaults.
 #include <grpcpp/grpcpp.h>
 
+#include <cstdlib>
 #include <iostream>
 
-#include "absl/flags/flag.h"
-#include "absl/status/status.h"
-#include "libs/core/flags.h"
+#include "services/hookctl/cli.h"
 #include "services/hookctl/commands.h"
 
-ABSL_FLAG(std::string, address, "127.0.0.1:50051", "Registry gRPC address");
-ABSL_FLAG(std::string, api_key, "", "API key (normally from HOOKRELAY_API_KEY)");
-ABSL_FLAG(bool, json, false, "Print JSON for scripts instead of text");
-ABSL_FLAG(bool, tls, false, "Use TLS (system roots) to reach the registry");
+namespace hr = hookrelay;
 
 int main(int argc, char** argv) {
-  // Global flags come before the command; the command's own options follow it.
-  int split = 1;
-  while (split < argc && std::string(argv[split]).rfind("--", 0) == 0) ++split;
-  std::vector<std::string> positional;
-  absl::Status st = hookrelay::core::ParseFlagsWithEnvironment(
-      split, argv, hookrelay::hookctl::Usage().c_str(), &positional);
-  if (!st.ok() || split >= argc) {
-    std::cerr << (st.ok() ? hookrelay::hookctl::Usage() : std::string(st.message())) << "\n";
+  hr::hookctl::GlobalOptions defaults;
+  if (const char* address = std::getenv("HOOKRELAY_ADDRESS"); address != nullptr && *address) {
+    defaults.address = address;
+  }
+  if (const char* key = std::getenv("HOOKRELAY_API_KEY"); key != nullptr) defaults.api_key = key;
+  auto inv = hr::hookctl::ParseArgs({argv + 1, argv + argc}, defaults);
+  if (!inv.ok()) {
+    std::cerr << "hookctl: " << inv.status().message() << "\n";
     return 2;
   }
-  hookrelay::hookctl::CommandContext ctx;
-  st = hookrelay::hookctl::ParseOptions({argv + split + 1, argv + argc}, &ctx.options);
+  if (inv->help) {
+    auto help =
+        inv->command.empty() ? hr::hookctl::GeneralHelp() : hr::hookctl::CommandHelp(inv->command);
+    std::cout << help.value_or("");
+    return 0;
+  }
+  hr::hookctl::CommandContext ctx;
+  ctx.globals = inv->globals;
+  ctx.options = std::move(inv->options);
+  ctx.out = &std::cout;
+  ctx.in = &std::cin;
+  auto creds = ctx.globals.tls ? grpc::SslCredentials({}) : grpc::InsecureChannelCredentials();
+  auto stub = hr::v1::WebhookRegistry::NewStub(grpc::CreateChannel(ctx.globals.address, creds));
+  ctx.stub = stub.get();
+  const absl::Status st = hr::hookctl::RunCommand(inv->command, ctx);
   if (!st.ok()) {
     std::cerr << "hookctl: " << st.message() << "\n";
-    return 2;
-  }
-  auto creds =
-      absl::GetFlag(FLAGS_tls) ? grpc::SslCredentials({}) : grpc::InsecureChannelCredentials();
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_address), creds);
-  auto stub = hookrelay::v1::WebhookRegistry::NewStub(channel);
-  ctx.stub = stub.get();
-  ctx.api_key = absl::GetFlag(FLAGS_api_key);
-  ctx.json = absl::GetFlag(FLAGS_json);
-  ctx.out = &std::cout;
-  st = hookrelay::hookctl::RunCommand(argv[split], ctx);
-  if (!st.ok()) {
-    std::cerr << "hookctl: " << absl::StatusCodeToString(st.code()) << ": " << st.message() << "\n";
-    return st.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    if (hr::hookctl::IsUsageError(st)) {
+      std::cerr << "Run 'hookctl help " << inv->command << "' for its options.\n";
+      return 2;
+    }
+    return 1;
   }
   return 0;
 }

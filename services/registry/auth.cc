@@ -35,10 +35,12 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
   }
   if (keys_ == nullptr) return absl::UnauthenticatedError("authorization: unknown API key");
   const absl::Time now = absl::Now();
+  uint64_t forgotten = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(digest);
     if (it != cache_.end() && it->second.expires > now) return it->second.principal;
+    forgotten = forgotten_;
   }
   auto key = keys_->FindByDigest(digest);
   if (absl::IsNotFound(key.status())) {
@@ -47,9 +49,17 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
   if (!key.ok()) return key.status();
   Principal p{.role = key->role(), .tenant = key->tenant(), .key_id = key->id()};
   std::lock_guard<std::mutex> lock(mu_);
+  if (forgotten != forgotten_) return p;  // read before a revocation: answer, do not keep
   if (cache_.size() > 10000) cache_.clear();
   cache_[digest] = Cached{p, now + cache_ttl_};
   return p;
+}
+
+void Authenticator::Forget(absl::string_view key_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++forgotten_;
+  absl::erase_if(cache_,
+                 [&](const auto& entry) { return entry.second.principal.key_id == key_id; });
 }
 
 absl::Status Authorize(const Principal& p, absl::string_view tenant, bool publish) {

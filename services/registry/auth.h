@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -24,8 +25,9 @@ std::string KeyDigest(absl::string_view key);
 
 // Authenticates bearer tokens. The bootstrap admin key is held only as its digest and
 // compared in constant time; other keys are looked up by digest in `keys` and remembered for
-// `cache_ttl` (so a revocation takes effect within that time). With `insecure` every caller
-// is an admin (local development only). Thread-safe.
+// `cache_ttl`. So a key revoked through this process (Forget) stops working at once, and one
+// revoked through another replica within `cache_ttl`. With `insecure` every caller is an
+// admin (local development only). Thread-safe.
 class Authenticator {
  public:
   Authenticator(bool insecure, std::string admin_key, store::ApiKeyStore* keys = nullptr,
@@ -38,6 +40,8 @@ class Authenticator {
   // `authorization` is the request's metadata value ("Bearer <key>"). UNAUTHENTICATED when
   // missing or unknown; UNAVAILABLE when the key store cannot be read.
   absl::StatusOr<Principal> Authenticate(absl::string_view authorization);
+  // Drops what the cache remembers of the key `key_id` (after it was revoked).
+  void Forget(absl::string_view key_id);
 
  private:
   struct Cached {
@@ -48,8 +52,10 @@ class Authenticator {
   const std::string admin_digest_;
   store::ApiKeyStore* const keys_;
   const absl::Duration cache_ttl_;
-  std::mutex mu_;  // guards cache_
+  std::mutex mu_;  // guards cache_ and forgotten_
   absl::flat_hash_map<std::string, Cached> cache_;
+  // Bumped by Forget: a lookup that began before it does not cache what it read.
+  uint64_t forgotten_ = 0;
 };
 
 // PERMISSION_DENIED unless `p` may act on `tenant`: admins on any tenant, tenant and

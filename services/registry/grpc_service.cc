@@ -256,7 +256,11 @@ grpc::Status GrpcService::ListApiKeys(Ctx* ctx, const v1::ListApiKeysRequest* re
 
 grpc::Status GrpcService::RevokeApiKey(Ctx* ctx, const v1::RevokeApiKeyRequest* req,
                                        v1::RevokeApiKeyResponse* resp) {
-  return AsAdmin("RevokeApiKey", ctx, resp, [&] { return registry_.RevokeApiKey(req->id()); });
+  return AsAdmin("RevokeApiKey", ctx, resp, [&] {
+    absl::Status st = registry_.RevokeApiKey(req->id());
+    if (st.ok()) auth_.Forget(req->id());  // refused at once here; elsewhere within the TTL
+    return st;
+  });
 }
 
 }  // namespace hookrelay::registry

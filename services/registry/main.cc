@@ -24,6 +24,9 @@ ABSL_FLAG(int, shards, hookrelay::store::KeySchema::kDefaultShards,
 ABSL_FLAG(std::string, admin_api_key_file, "", "File holding the bootstrap admin API key");
 ABSL_FLAG(std::string, admin_api_key, "", "The bootstrap admin API key (prefer the file)");
 ABSL_FLAG(bool, insecure_no_auth, false, "Accept every caller as admin (development only)");
+ABSL_FLAG(absl::Duration, api_key_cache_ttl, absl::Seconds(2),
+          "How long a replica remembers an API key: a key revoked through another replica "
+          "stops working here within this time (at once through this one)");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate for the gRPC port");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for the gRPC port");
 ABSL_FLAG(int, max_payload_bytes, 256 * 1024, "Largest event payload accepted");
@@ -68,6 +71,11 @@ int main(int argc, char** argv) {
     }
   }
   admin_key = std::string(absl::StripAsciiWhitespace(admin_key));
+  if (const absl::Duration ttl = absl::GetFlag(FLAGS_api_key_cache_ttl);
+      ttl < absl::ZeroDuration() || ttl > absl::Minutes(10)) {
+    hr::telemetry::LogError("api_key_cache_ttl: must be in [0s, 10m]");
+    return 2;
+  }
   const bool insecure = absl::GetFlag(FLAGS_insecure_no_auth);
   if (insecure) {
     hr::telemetry::LogWarn(
@@ -104,14 +112,18 @@ int main(int argc, char** argv) {
   }
   auto prom = std::make_shared<prometheus::Registry>();
   hr::registry::RegistryMetrics metrics(*prom);
-  hr::registry::Authenticator auth(insecure, admin_key, &(*registry)->api_keys());
+  hr::registry::Authenticator auth(insecure, admin_key, &(*registry)->api_keys(),
+                                   absl::GetFlag(FLAGS_api_key_cache_ttl));
   hr::registry::GrpcService service(**registry, auth, metrics);
   auto admin = hr::telemetry::AdminServer::Start(absl::GetFlag(FLAGS_metrics_address), prom,
                                                  [&] { return (*registry)->Ready(); });
+  const hr::registry::HealthOptions health{
+      .service_name = hr::v1::WebhookRegistry::service_full_name(),
+      .ready = [&] { return (*registry)->Ready(); }};
   auto server = admin.ok() ? hr::registry::GrpcServer::Start({absl::GetFlag(FLAGS_grpc_address),
                                                               absl::GetFlag(FLAGS_tls_cert_file),
                                                               absl::GetFlag(FLAGS_tls_key_file)},
-                                                             &service)
+                                                             &service, health)
                            : admin.status();
   if (!server.ok()) {
     hr::telemetry::LogError("cannot start", {{"error", server.status().ToString()}});

@@ -78,10 +78,15 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
       // Idle connections kept for every concurrent RPC, so a busy registry reuses them
       // instead of connecting per call (the benchmark saw one connect per ~8 publishes).
       pool_(store::RedisOptions{.url = options_.redis_url}, kPoolIdleConnections),
+      ready_pool_(store::RedisOptions{.url = options_.redis_url,
+                                      .connect_timeout = kReadyTimeout,
+                                      .command_timeout = kReadyTimeout},
+                  1),
       hooks_(pool_, keys_),
       events_(pool_, keys_),
       deliveries_(pool_, keys_),
       api_keys_(pool_, keys_),
+      page_tokens_([this] { return api_keys_.PageTokenKey(); }),
       fan_out_(pool_, keys_, options_.events),
       publisher_(hooks_, fan_out_, clock_, options_.inline_event_bytes),
       batcher_(publisher_, options_.publish) {}
@@ -102,7 +107,7 @@ absl::Status Registry::EnsureLayout() {
 
 absl::Status Registry::Ready() {
   if (!layout_ok_) return EnsureLayout();
-  auto conn = pool_.Acquire();
+  auto conn = ready_pool_.Acquire();
   if (!conn.ok()) return conn.status();
   return (*conn)->Ping();
 }

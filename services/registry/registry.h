@@ -16,6 +16,7 @@
 #include "libs/store/hook_store.h"
 #include "libs/store/keys.h"
 #include "libs/store/redis_pool.h"
+#include "services/registry/paging.h"
 #include "services/registry/validation.h"
 
 namespace hookrelay::registry {
@@ -66,10 +67,15 @@ class Registry {
   absl::StatusOr<v1::Event> GetEvent(const std::string& tenant, const std::string& id);
   absl::StatusOr<v1::Delivery> GetDelivery(const std::string& tenant, const std::string& id);
 
-  // Hooks ordered by id (creation time); page_size ≤ 200, opaque page tokens.
+  // List RPCs page as paging.h says: page_size coerced per AIP-158, keyset page tokens bound
+  // to the tenant and filters (INVALID_ARGUMENT "page_token: ..." otherwise), no token after
+  // the last page.
+  //
+  // Hooks ordered by id (creation time).
   absl::StatusOr<v1::ListWebhooksResponse> ListWebhooks(const v1::ListWebhooksRequest& req);
-  // Replaces the fields named in update_mask (INVALID_ARGUMENT for unknown or read-only
-  // paths); enabling a hook clears its disabled_reason.
+  // Replaces the fields named in update_mask, all updatable ones for "*", or without a mask
+  // those the request populates (AIP-134); INVALID_ARGUMENT for unknown or read-only paths.
+  // Enabling a hook clears its disabled_reason.
   absl::StatusOr<v1::Webhook> UpdateWebhook(const v1::UpdateWebhookRequest& req);
   // A new current secret (generated unless given); the old one keeps signing beside it for
   // the grace period (default 24 h). The response shows the new secret once.
@@ -78,16 +84,20 @@ class Registry {
   // DEADLINE_EXCEEDED if no worker recorded it in time.
   absl::StatusOr<v1::TestWebhookResponse> TestWebhook(const v1::TestWebhookRequest& req);
 
+  // A hook's deliveries newest first, or an event's in fan-out order; NOT_FOUND when the
+  // hook or event does not exist.
   absl::StatusOr<v1::ListDeliveriesResponse> ListDeliveries(const v1::ListDeliveriesRequest& req);
   // Sends a delivery again (same delivery id, next attempt number), whatever its status.
   // FAILED_PRECONDITION when its hook or event is gone.
   absl::StatusOr<v1::Delivery> RedeliverDelivery(const std::string& tenant, const std::string& id);
-  // Re-enqueues every FAILED delivery of a hook created at or after `since`.
+  // Re-enqueues every FAILED delivery of a hook created at or after `since`, except
+  // TestWebhook pings (never retried, and not events the hook subscribed to).
   absl::StatusOr<v1::RecoverWebhookResponse> RecoverWebhook(const v1::RecoverWebhookRequest& req);
 
   // API keys (callers check the admin role). The key itself is in the response of create
   // only; it is stored as its SHA-256 digest.
   absl::StatusOr<v1::ApiKey> CreateApiKey(const v1::CreateApiKeyRequest& req);
+  // Keys ordered by id, paged.
   absl::StatusOr<v1::ListApiKeysResponse> ListApiKeys(const v1::ListApiKeysRequest& req);
   absl::Status RevokeApiKey(const std::string& id);
   store::ApiKeyStore& api_keys() { return api_keys_; }
@@ -96,15 +106,21 @@ class Registry {
   // FAILED_PRECONDITION when Redis holds another layout, UNAVAILABLE when it cannot be
   // reached. Ready() keeps checking until it passed once.
   absl::Status EnsureLayout();
-  // OK when Redis answers and holds this registry's key layout.
+  // OK when Redis answers a PING within kReadyTimeout (on a connection of its own, so a
+  // Redis that stopped answering is noticed in about that time, not a command timeout) and
+  // holds this registry's key layout.
   absl::Status Ready();
+  static constexpr absl::Duration kReadyTimeout = absl::Seconds(1);
 
  private:
   Registry(RegistryOptions options, core::Clock& clock);
-  // INVALID_ARGUMENT naming "<field_prefix>tenant" or "<field_prefix>id" when malformed.
+  // INVALID_ARGUMENT naming "<parent>.tenant" / "<parent>.id" (the request's own fields
+  // "tenant" / "id" when `parent` is empty) when malformed.
   static absl::Status ValidateHookRef(const std::string& tenant, const std::string& id,
-                                      absl::string_view field_prefix);
-  absl::StatusOr<v1::Webhook> LoadForUpdate(const std::string& tenant, const std::string& id);
+                                      absl::string_view parent);
+  // The hook `id` of `tenant`, its reference checked as ValidateHookRef does.
+  absl::StatusOr<v1::Webhook> LoadForUpdate(const std::string& tenant, const std::string& id,
+                                            absl::string_view parent = "");
   absl::StatusOr<std::vector<queue::Requeue>> PlanRequeue(const std::string& tenant,
                                                           const std::vector<v1::Delivery>& ds);
   absl::Status RequeueAll(const std::string& tenant, const std::vector<queue::Requeue>& items);
@@ -113,10 +129,12 @@ class Registry {
   core::Clock& clock_;
   const store::KeySchema keys_;
   store::RedisPool pool_;
+  store::RedisPool ready_pool_;  // one connection with short timeouts, for Ready()
   store::HookStore hooks_;
   store::EventStore events_;
   store::DeliveryStore deliveries_;
   store::ApiKeyStore api_keys_;
+  PageTokens page_tokens_;
   queue::FanOut fan_out_;
   queue::Publisher publisher_;
   std::atomic<bool> layout_ok_{false};

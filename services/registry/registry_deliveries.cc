@@ -1,12 +1,12 @@
 // Registry: delivery history, redelivery, recovery and test sends.
-#include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "hookrelay/v1/delivery.pb.h"
 #include "libs/core/ids.h"
+#include "libs/core/status_macros.h"
 #include "libs/http/sender.h"
+#include "nlohmann/json.hpp"
 #include "services/registry/registry.h"
 
 namespace hookrelay::registry {
@@ -14,30 +14,14 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-constexpr int kMaxPageSize = 200;
 constexpr int kMaxRecover = 10000;
 constexpr absl::Duration kTestSlack = absl::Seconds(5);
-
-std::string OffsetToken(long long offset) {
-  return offset == 0 ? "" : absl::WebSafeBase64Escape(absl::StrCat("o:", offset));
-}
-
-absl::StatusOr<long long> TokenOffset(const std::string& token) {
-  if (token.empty()) return 0;
-  std::string raw;
-  long long offset = 0;
-  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.rfind("o:", 0) != 0 ||
-      !absl::SimpleAtoi(raw.substr(2), &offset) || offset < 0) {
-    return absl::InvalidArgumentError("page_token: not a token from ListDeliveries");
-  }
-  return offset;
-}
 
 }  // namespace
 
 absl::StatusOr<v1::ListDeliveriesResponse> Registry::ListDeliveries(
     const v1::ListDeliveriesRequest& req) {
-  if (absl::Status st = ValidateTenant(req.tenant(), "tenant"); !st.ok()) return st;
+  HR_RETURN_IF_ERROR(ValidateTenant(req.tenant(), "tenant"));
   if (req.webhook_id().empty() == req.event_id().empty()) {
     return absl::InvalidArgumentError("webhook_id, event_id: set exactly one");
   }
@@ -47,25 +31,25 @@ absl::StatusOr<v1::ListDeliveriesResponse> Registry::ListDeliveries(
   if (!req.event_id().empty() && !core::IsValidId(req.event_id(), core::kEventIdPrefix)) {
     return absl::InvalidArgumentError("event_id: not a valid evt_ id");
   }
-  if (req.page_size() < 0 || req.page_size() > kMaxPageSize) {
-    return absl::InvalidArgumentError("page_size: must be between 0 and 200");
-  }
+  HR_ASSIGN_OR_RETURN(const int size, CoercePageSize(req.page_size()));
   if (!v1::DeliveryStatus_IsValid(req.status())) {
     return absl::InvalidArgumentError("status: unknown value");
   }
-  auto offset = TokenOffset(req.page_token());
-  if (!offset.ok()) return offset.status();
+  const PageScope scope{
+      .method = "ListDeliveries",
+      .tenant = req.tenant(),
+      .filters = absl::StrCat(req.webhook_id(), " ", req.event_id(), " ", req.status())};
+  HR_ASSIGN_OR_RETURN(std::string after, page_tokens_.Open(scope, req.page_token()));
   store::DeliveryQuery q{.tenant = req.tenant(),
                          .webhook_id = req.webhook_id(),
                          .event_id = req.event_id(),
                          .status = req.status(),
-                         .page_size = req.page_size() == 0 ? 50 : req.page_size(),
-                         .offset = *offset};
-  auto page = deliveries_.List(q);
-  if (!page.ok()) return page.status();
+                         .page_size = size,
+                         .after = std::move(after)};
+  HR_ASSIGN_OR_RETURN(store::DeliveryPage page, deliveries_.List(q));
   v1::ListDeliveriesResponse resp;
-  for (v1::Delivery& d : page->deliveries) *resp.add_deliveries() = std::move(d);
-  resp.set_next_page_token(OffsetToken(page->next_offset));
+  for (v1::Delivery& d : page.deliveries) *resp.add_deliveries() = std::move(d);
+  HR_ASSIGN_OR_RETURN(*resp.mutable_next_page_token(), page_tokens_.Make(scope, page.next_cursor));
   return resp;
 }
 
@@ -89,6 +73,7 @@ absl::StatusOr<std::vector<queue::Requeue>> Registry::PlanRequeue(
     task.set_attempt(d.attempt_count() + 1);
     task.set_published_at_ms(absl::ToUnixMillis(now));
     task.set_manual(true);
+    task.set_test(d.test());  // a test ping sent again is still never retried
     out.push_back({d.id(), task.SerializeAsString()});
   }
   return out;
@@ -125,11 +110,13 @@ absl::StatusOr<v1::RecoverWebhookResponse> Registry::RecoverWebhook(
     q.since = absl::FromUnixMillis(TimeUtil::TimestampToMilliseconds(req.since()));
   std::vector<v1::Delivery> failed;
   do {
-    auto page = deliveries_.List(q);
-    if (!page.ok()) return page.status();
-    for (v1::Delivery& d : page->deliveries) failed.push_back(std::move(d));
-    q.offset = page->next_offset;
-  } while (q.offset != 0 && failed.size() < kMaxRecover);
+    HR_ASSIGN_OR_RETURN(store::DeliveryPage page, deliveries_.List(q));
+    for (v1::Delivery& d : page.deliveries) {
+      // A TestWebhook ping is no event the hook subscribed to, and is never retried.
+      if (!d.test()) failed.push_back(std::move(d));
+    }
+    q.after = std::move(page.next_cursor);
+  } while (!q.after.empty() && failed.size() < kMaxRecover);
   auto requeue = PlanRequeue(req.tenant(), failed);
   if (!requeue.ok()) return requeue.status();
   if (absl::Status st = RequeueAll(req.tenant(), *requeue); !st.ok()) {

@@ -6,6 +6,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/ids.h"
+#include "libs/core/status_macros.h"
 #include "libs/match/matcher.h"
 #include "libs/signing/request_signer.h"
 #include "libs/signing/secret.h"
@@ -16,73 +17,125 @@ namespace {
 
 using google::protobuf::util::TimeUtil;
 
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 200;
 constexpr absl::Duration kDefaultGrace = absl::Hours(24);
 constexpr absl::Duration kMaxGrace = absl::Hours(24 * 30);
 // Previous secrets that keep signing during rotations' grace periods, at most.
 constexpr size_t kMaxPreviousSecrets = 3;
-
-absl::StatusOr<int> PageSize(int requested, absl::string_view field) {
-  if (requested < 0 || requested > kMaxPageSize) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must be between 0 and 200"));
-  }
-  return requested == 0 ? kDefaultPageSize : requested;
-}
 
 bool SubscribesTo(const v1::Webhook& h, const std::string& type) {
   return std::any_of(h.event_types().begin(), h.event_types().end(),
                      [&](const std::string& p) { return match::EventTypeMatches(p, type); });
 }
 
-// Copies one field-mask path from `from` into `to`. INVALID_ARGUMENT for paths that are
-// unknown or not updatable.
-absl::Status ApplyPath(const std::string& path, const v1::Webhook& from, v1::Webhook* to) {
-  if (path == "url")
-    to->set_url(from.url());
-  else if (path == "description")
-    to->set_description(from.description());
-  else if (path == "enabled")
-    to->set_enabled(from.enabled());
-  else if (path == "event_types")
-    *to->mutable_event_types() = from.event_types();
-  else if (path == "filters")
-    *to->mutable_filters() = from.filters();
-  else if (path == "payload_format")
-    to->set_payload_format(from.payload_format());
-  else if (path == "payload_template")
-    to->set_payload_template(from.payload_template());
-  else if (path == "headers")
-    *to->mutable_headers() = from.headers();
-  else if (path == "retry_policy")
-    *to->mutable_retry_policy() = from.retry_policy();
-  else if (path == "timeout_ms")
-    to->set_timeout_ms(from.timeout_ms());
-  else if (path == "metadata")
-    *to->mutable_metadata() = from.metadata();
-  else if (path == "user_agent")
-    to->set_user_agent(from.user_agent());
-  else if (path == "content_type")
-    to->set_content_type(from.content_type());
-  else if (path == "signing.timestamp_source")
-    to->mutable_signing()->set_timestamp_source(from.signing().timestamp_source());
-  else if (path == "signing.scheme")
-    to->mutable_signing()->set_scheme(from.signing().scheme());
-  else if (path == "signing.header")
-    to->mutable_signing()->set_header(from.signing().header());
-  else if (path == "signing.prefix")
-    to->mutable_signing()->set_prefix(from.signing().prefix());
-  else if (path == "signing.timestamp_header") {
-    to->mutable_signing()->set_timestamp_header(from.signing().timestamp_header());
-  } else if (path == "signing.timestamp_format") {
-    to->mutable_signing()->set_timestamp_format(from.signing().timestamp_format());
-  } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("update_mask: \"", path,
-                     "\" is not an updatable field (secrets change through "
-                     "RotateWebhookSecret)"));
+// A Webhook field UpdateWebhook may replace: its update_mask path, how to copy it, and
+// whether a request populates it (for a request without a mask).
+struct Updatable {
+  absl::string_view path;
+  void (*copy)(const v1::Webhook& from, v1::Webhook* to);
+  bool (*populated)(const v1::Webhook& h);
+};
+
+// Every updatable path. Secrets change only through RotateWebhookSecret; id, tenant,
+// disabled_reason and the times are the server's.
+const std::vector<Updatable>& UpdatablePaths() {
+  using W = v1::Webhook;
+  static const auto* paths = new std::vector<Updatable>{
+      {"url", [](const W& f, W* t) { t->set_url(f.url()); },
+       [](const W& h) { return !h.url().empty(); }},
+      {"description", [](const W& f, W* t) { t->set_description(f.description()); },
+       [](const W& h) { return !h.description().empty(); }},
+      {"enabled", [](const W& f, W* t) { t->set_enabled(f.enabled()); },
+       [](const W& h) { return h.enabled(); }},
+      {"event_types", [](const W& f, W* t) { *t->mutable_event_types() = f.event_types(); },
+       [](const W& h) { return h.event_types_size() > 0; }},
+      {"filters", [](const W& f, W* t) { *t->mutable_filters() = f.filters(); },
+       [](const W& h) { return h.filters_size() > 0; }},
+      {"payload_format", [](const W& f, W* t) { t->set_payload_format(f.payload_format()); },
+       [](const W& h) { return h.payload_format() != v1::PAYLOAD_FORMAT_UNSPECIFIED; }},
+      {"payload_template", [](const W& f, W* t) { t->set_payload_template(f.payload_template()); },
+       [](const W& h) { return !h.payload_template().empty(); }},
+      {"headers", [](const W& f, W* t) { *t->mutable_headers() = f.headers(); },
+       [](const W& h) { return h.headers_size() > 0; }},
+      {"retry_policy", [](const W& f, W* t) { *t->mutable_retry_policy() = f.retry_policy(); },
+       [](const W& h) { return h.has_retry_policy(); }},
+      {"timeout_ms", [](const W& f, W* t) { t->set_timeout_ms(f.timeout_ms()); },
+       [](const W& h) { return h.timeout_ms() != 0; }},
+      {"metadata", [](const W& f, W* t) { *t->mutable_metadata() = f.metadata(); },
+       [](const W& h) { return h.metadata_size() > 0; }},
+      {"user_agent", [](const W& f, W* t) { t->set_user_agent(f.user_agent()); },
+       [](const W& h) { return !h.user_agent().empty(); }},
+      {"content_type", [](const W& f, W* t) { t->set_content_type(f.content_type()); },
+       [](const W& h) { return !h.content_type().empty(); }},
+      {"signing.timestamp_source",
+       [](const W& f, W* t) {
+         t->mutable_signing()->set_timestamp_source(f.signing().timestamp_source());
+       },
+       [](const W& h) {
+         return h.signing().timestamp_source() != v1::Signing::TIMESTAMP_SOURCE_UNSPECIFIED;
+       }},
+      {"signing.scheme",
+       [](const W& f, W* t) { t->mutable_signing()->set_scheme(f.signing().scheme()); },
+       [](const W& h) { return h.signing().scheme() != v1::SIGNING_SCHEME_UNSPECIFIED; }},
+      {"signing.header",
+       [](const W& f, W* t) { t->mutable_signing()->set_header(f.signing().header()); },
+       [](const W& h) { return !h.signing().header().empty(); }},
+      {"signing.prefix",
+       [](const W& f, W* t) { t->mutable_signing()->set_prefix(f.signing().prefix()); },
+       [](const W& h) { return !h.signing().prefix().empty(); }},
+      {"signing.timestamp_header",
+       [](const W& f, W* t) {
+         t->mutable_signing()->set_timestamp_header(f.signing().timestamp_header());
+       },
+       [](const W& h) { return !h.signing().timestamp_header().empty(); }},
+      {"signing.timestamp_format",
+       [](const W& f, W* t) {
+         t->mutable_signing()->set_timestamp_format(f.signing().timestamp_format());
+       },
+       [](const W& h) {
+         return h.signing().timestamp_format() != v1::Signing::TIMESTAMP_FORMAT_UNSPECIFIED;
+       }},
+  };
+  return *paths;
+}
+
+// The fields an UpdateWebhook request replaces (AIP-134): the paths of its update_mask, all
+// of them for "*", or, without a mask, those the request's webhook populates (a field set
+// to its default, e.g. `enabled: false`, then needs a mask). INVALID_ARGUMENT for an unknown
+// or read-only path, or when nothing would change.
+absl::StatusOr<std::vector<const Updatable*>> FieldsToUpdate(const v1::UpdateWebhookRequest& req) {
+  const std::vector<Updatable>& all = UpdatablePaths();
+  std::vector<const Updatable*> out;
+  const auto& paths = req.update_mask().paths();
+  if (paths.size() == 1 && paths[0] == "*") {
+    for (const Updatable& u : all) out.push_back(&u);
+    return out;
   }
-  return absl::OkStatus();
+  for (const std::string& path : paths) {
+    auto it =
+        std::find_if(all.begin(), all.end(), [&](const Updatable& u) { return u.path == path; });
+    if (it == all.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "update_mask: \"", absl::CEscape(path.substr(0, 64)),
+          "\" is not an updatable field (\"*\" replaces them all alone; secrets change "
+          "through RotateWebhookSecret)"));
+    }
+    out.push_back(&*it);
+  }
+  if (paths.empty()) {
+    if (!req.webhook().signing().secret().empty()) {
+      return absl::InvalidArgumentError(
+          "webhook.signing.secret: changes only through RotateWebhookSecret");
+    }
+    for (const Updatable& u : all) {
+      if (u.populated(req.webhook())) out.push_back(&u);
+    }
+    if (out.empty()) {
+      return absl::InvalidArgumentError(
+          "update_mask: the webhook sets no field to update; name the fields in update_mask "
+          "(needed to set one to its default, e.g. enabled: false)");
+    }
+  }
+  return out;
 }
 
 // In nanoseconds, as CreateWebhook stores create_time and update_time: milliseconds would put
@@ -131,31 +184,29 @@ void RotateSecret(const std::string& secret, absl::Time now, absl::Time expires,
 
 absl::StatusOr<v1::ListWebhooksResponse> Registry::ListWebhooks(
     const v1::ListWebhooksRequest& req) {
-  if (absl::Status st = ValidateTenant(req.tenant(), "tenant"); !st.ok()) return st;
-  auto size = PageSize(req.page_size(), "page_size");
-  if (!size.ok()) return size.status();
-  std::string after;
-  if (!req.page_token().empty() && (!absl::WebSafeBase64Unescape(req.page_token(), &after) ||
-                                    !core::IsValidId(after, core::kWebhookIdPrefix))) {
-    return absl::InvalidArgumentError("page_token: not a token from ListWebhooks");
-  }
+  HR_RETURN_IF_ERROR(ValidateTenant(req.tenant(), "tenant"));
+  HR_ASSIGN_OR_RETURN(const int size, CoercePageSize(req.page_size()));
   if (!req.event_type().empty()) {
-    absl::Status st = match::ValidateEventType(req.event_type(), "event_type");
-    if (!st.ok()) return st;
+    HR_RETURN_IF_ERROR(match::ValidateEventType(req.event_type(), "event_type"));
   }
-  auto all = hooks_.LoadTenant(req.tenant());
-  if (!all.ok()) return all.status();
-  std::vector<v1::Webhook>& hooks = all->hooks;
+  const PageScope scope{
+      .method = "ListWebhooks",
+      .tenant = req.tenant(),
+      .filters = absl::StrCat(req.has_enabled() ? (req.enabled() ? "1" : "0") : "-", " ",
+                              req.event_type())};
+  HR_ASSIGN_OR_RETURN(const std::string after, page_tokens_.Open(scope, req.page_token()));
+  HR_ASSIGN_OR_RETURN(store::TenantHooks all, hooks_.LoadTenant(req.tenant()));
+  std::vector<v1::Webhook>& hooks = all.hooks;
   std::sort(hooks.begin(), hooks.end(),
             [](const v1::Webhook& a, const v1::Webhook& b) { return a.id() < b.id(); });
   v1::ListWebhooksResponse resp;
   for (v1::Webhook& h : hooks) {
-    if (!after.empty() && h.id() <= after) continue;
+    if (!after.empty() && h.id() <= after) continue;  // keyset: ids after the last returned
     if (req.has_enabled() && h.enabled() != req.enabled()) continue;
     if (!req.event_type().empty() && !SubscribesTo(h, req.event_type())) continue;
-    if (resp.webhooks_size() == *size) {
-      resp.set_next_page_token(
-          absl::WebSafeBase64Escape(resp.webhooks(resp.webhooks_size() - 1).id()));
+    if (resp.webhooks_size() == size) {  // another one follows the full page
+      HR_ASSIGN_OR_RETURN(*resp.mutable_next_page_token(),
+                          page_tokens_.Make(scope, resp.webhooks(size - 1).id()));
       break;
     }
     *resp.add_webhooks() = MaskSecrets(std::move(h));
@@ -164,36 +215,31 @@ absl::StatusOr<v1::ListWebhooksResponse> Registry::ListWebhooks(
 }
 
 absl::Status Registry::ValidateHookRef(const std::string& tenant, const std::string& id,
-                                       absl::string_view field_prefix) {
-  if (absl::Status st = ValidateTenant(tenant, absl::StrCat(field_prefix, "tenant")); !st.ok()) {
-    return st;
-  }
+                                       absl::string_view parent) {
+  const std::string prefix = parent.empty() ? "" : absl::StrCat(parent, ".");
+  HR_RETURN_IF_ERROR(ValidateTenant(tenant, prefix + "tenant"));
   if (!core::IsValidId(id, core::kWebhookIdPrefix)) {
-    return absl::InvalidArgumentError(absl::StrCat(field_prefix, "id: not a valid wh_ id"));
+    return absl::InvalidArgumentError(absl::StrCat(prefix, "id: not a valid wh_ id"));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<v1::Webhook> Registry::LoadForUpdate(const std::string& tenant,
-                                                    const std::string& id) {
-  if (absl::Status st = ValidateHookRef(tenant, id, "webhook."); !st.ok()) return st;
+                                                    const std::string& id,
+                                                    absl::string_view parent) {
+  HR_RETURN_IF_ERROR(ValidateHookRef(tenant, id, parent));
   return hooks_.Get(tenant, id);
 }
 
 absl::StatusOr<v1::Webhook> Registry::UpdateWebhook(const v1::UpdateWebhookRequest& req) {
-  if (req.update_mask().paths().empty()) {
-    return absl::InvalidArgumentError("update_mask: name at least one field to update");
-  }
-  auto ref = ValidateHookRef(req.webhook().tenant(), req.webhook().id(), "webhook.");
-  if (!ref.ok()) return ref;
+  HR_ASSIGN_OR_RETURN(const std::vector<const Updatable*> fields, FieldsToUpdate(req));
+  HR_RETURN_IF_ERROR(ValidateHookRef(req.webhook().tenant(), req.webhook().id(), "webhook"));
   // Compare-and-set: a concurrent change makes the store read the hook again and this apply
-  // the mask again on top of it, so neither change is lost.
+  // the fields again on top of it, so neither change is lost.
   auto hook = hooks_.Update(req.webhook().tenant(), req.webhook().id(), [&](v1::Webhook& h) {
-    for (const std::string& path : req.update_mask().paths()) {
-      if (absl::Status st = ApplyPath(path, req.webhook(), &h); !st.ok()) return st;
-    }
+    for (const Updatable* f : fields) f->copy(req.webhook(), &h);
     if (h.enabled()) h.clear_disabled_reason();
-    if (absl::Status st = ValidateWebhook(h, options_.limits, "webhook"); !st.ok()) return st;
+    HR_RETURN_IF_ERROR(ValidateWebhook(h, options_.limits, "webhook"));
     *h.mutable_update_time() = UpdateTime(clock_.Now());
     return absl::OkStatus();
   });
@@ -203,7 +249,7 @@ absl::StatusOr<v1::Webhook> Registry::UpdateWebhook(const v1::UpdateWebhookReque
 
 absl::StatusOr<v1::Webhook> Registry::RotateWebhookSecret(
     const v1::RotateWebhookSecretRequest& req) {
-  if (absl::Status st = ValidateHookRef(req.tenant(), req.id(), "webhook."); !st.ok()) return st;
+  if (absl::Status st = ValidateHookRef(req.tenant(), req.id(), ""); !st.ok()) return st;
   const absl::Duration grace =
       req.grace_period_seconds() == 0 ? kDefaultGrace : absl::Seconds(req.grace_period_seconds());
   if (grace < absl::ZeroDuration() || grace > kMaxGrace) {

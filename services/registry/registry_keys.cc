@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/ids.h"
+#include "libs/core/status_macros.h"
 #include "services/registry/auth.h"
 #include "services/registry/registry.h"
 
@@ -38,13 +39,21 @@ absl::StatusOr<v1::ApiKey> Registry::CreateApiKey(const v1::CreateApiKeyRequest&
 }
 
 absl::StatusOr<v1::ListApiKeysResponse> Registry::ListApiKeys(const v1::ListApiKeysRequest& req) {
-  if (!req.tenant().empty()) {
-    if (absl::Status st = ValidateTenant(req.tenant(), "tenant"); !st.ok()) return st;
-  }
-  auto keys = api_keys_.List(req.tenant());
-  if (!keys.ok()) return keys.status();
+  if (!req.tenant().empty()) HR_RETURN_IF_ERROR(ValidateTenant(req.tenant(), "tenant"));
+  HR_ASSIGN_OR_RETURN(const int size, CoercePageSize(req.page_size()));
+  const PageScope scope{.method = "ListApiKeys", .tenant = req.tenant(), .filters = ""};
+  HR_ASSIGN_OR_RETURN(const std::string after, page_tokens_.Open(scope, req.page_token()));
+  HR_ASSIGN_OR_RETURN(std::vector<v1::ApiKey> keys, api_keys_.List(req.tenant()));  // by id
   v1::ListApiKeysResponse resp;
-  for (v1::ApiKey& k : *keys) *resp.add_keys() = std::move(k);
+  for (v1::ApiKey& k : keys) {
+    if (!after.empty() && k.id() <= after) continue;  // keyset: ids after the last returned
+    if (resp.keys_size() == size) {                   // another one follows the full page
+      HR_ASSIGN_OR_RETURN(*resp.mutable_next_page_token(),
+                          page_tokens_.Make(scope, resp.keys(size - 1).id()));
+      break;
+    }
+    *resp.add_keys() = std::move(k);
+  }
   return resp;
 }
 

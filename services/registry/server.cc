@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "libs/telemetry/log.h"
 
 namespace hookrelay::registry {
 namespace {
@@ -47,7 +48,8 @@ absl::Status ServerOptions::Validate() const {
 }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerOptions& options,
-                                                              grpc::Service* service) {
+                                                              grpc::Service* service,
+                                                              HealthOptions health) {
   if (absl::Status st = options.Validate(); !st.ok()) return st;
   auto creds = Credentials(options);
   if (!creds.ok()) return creds.status();
@@ -69,10 +71,16 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const ServerOption
   server->self_ = std::make_unique<grpc::GenericStub>(
       server->server_->InProcessChannel(grpc::ChannelArguments()));
   server->awake_ = std::thread([s = server.get()] { s->KeepAwake(); });
+  server->health_ = std::move(health);
+  // Known from the start: a server whose Redis is down is never SERVING, even briefly.
+  server->ReportHealth(server->health_.ready == nullptr || server->health_.ready().ok());
+  if (server->health_.ready != nullptr) {
+    server->health_thread_ = std::thread([s = server.get()] { s->WatchHealth(); });
+  }
   return server;
 }
 
-GrpcServer::~GrpcServer() { StopKeepAwake(); }
+GrpcServer::~GrpcServer() { StopThreads(); }
 
 // gRPC 1.51 (Debian 12) runs callback-API methods (PublishEvent, PublishEvents) on two
 // "nexting" threads that wait for work at most 1 s and, when none came, sleep 100 ms before
@@ -97,18 +105,43 @@ void GrpcServer::KeepAwake() {
   }
 }
 
-void GrpcServer::StopKeepAwake() {
+void GrpcServer::ReportHealth(bool serving) {
+  grpc::HealthCheckServiceInterface* hc = server_->GetHealthCheckService();
+  hc->SetServingStatus("", serving);
+  if (!health_.service_name.empty()) hc->SetServingStatus(health_.service_name, serving);
+  serving_ = serving;
+}
+
+void GrpcServer::WatchHealth() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, absl::ToChronoMilliseconds(health_.interval),
+                       [this] { return stopping_; })) {
+    lock.unlock();
+    const absl::Status ready = health_.ready();  // may take a connect timeout: not locked
+    lock.lock();
+    if (stopping_ || ready.ok() == serving_) continue;
+    ReportHealth(ready.ok());
+    if (ready.ok()) {
+      telemetry::LogInfo("ready again: health SERVING");
+    } else {
+      telemetry::LogWarn("not ready: health NOT_SERVING", {{"error", ready.ToString()}});
+    }
+  }
+}
+
+void GrpcServer::StopThreads() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
   if (awake_.joinable()) awake_.join();
+  if (health_thread_.joinable()) health_thread_.join();
 }
 
 void GrpcServer::Shutdown(absl::Duration deadline) {
   if (server_ == nullptr) return;
-  StopKeepAwake();
+  StopThreads();
   server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + deadline));
   server_->Wait();

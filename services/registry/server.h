@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,12 +22,23 @@ struct ServerOptions {
   absl::Status Validate() const;
 };
 
+// What grpc.health.v1 reports: SERVING for "" (the whole server) and `service_name` while
+// `ready` returns OK, NOT_SERVING while it fails (e.g. Redis is unreachable: load balancers
+// and readiness probes then stop sending calls that would fail). `ready` runs at start and
+// then every `interval`; a change is logged. Without `ready`, always SERVING.
+struct HealthOptions {
+  std::string service_name;
+  std::function<absl::Status()> ready;
+  absl::Duration interval = absl::Seconds(1);
+};
+
 // The gRPC server hosting one service plus grpc.health.v1 and server reflection.
 class GrpcServer {
  public:
   // UNAVAILABLE if the address cannot be bound; INVALID_ARGUMENT for unreadable TLS files.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const ServerOptions& options,
-                                                           grpc::Service* service);
+                                                           grpc::Service* service,
+                                                           HealthOptions health = {});
   ~GrpcServer();
   int port() const { return port_; }
   // Stops accepting, lets RPCs in progress finish until `deadline`, then cancels them.
@@ -34,7 +46,10 @@ class GrpcServer {
 
  private:
   void KeepAwake();
-  void StopKeepAwake();
+  // Runs health_.ready every health_.interval and reports the result (see HealthOptions).
+  void WatchHealth();
+  void ReportHealth(bool serving);
+  void StopThreads();
 
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
@@ -44,6 +59,9 @@ class GrpcServer {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread awake_;
+  HealthOptions health_;
+  bool serving_ = true;  // what was reported last; used by the health thread only
+  std::thread health_thread_;
 };
 
 }  // namespace hookrelay::registry

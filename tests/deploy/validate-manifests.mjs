@@ -210,9 +210,10 @@ for (const file of files) {
       }
       if (bin === "webhook-registry") {
         const tls = (c.args ?? []).map(String).some((a) => a.startsWith("--tls_cert_file="));
-        const grpcProbe = c.readinessProbe?.grpc && c.livenessProbe?.grpc;
-        if (!tls && !grpcProbe) fail(cw, "registry without TLS must use gRPC health probes");
-        if (tls && (c.readinessProbe?.grpc || c.livenessProbe?.grpc)) fail(cw, "gRPC probes cannot reach a TLS port");
+        if (!tls && !c.readinessProbe?.grpc) fail(cw, "registry without TLS must use gRPC health probes for readiness");
+        if (tls && c.readinessProbe?.grpc) fail(cw, "gRPC probes cannot reach a TLS port");
+        // gRPC health follows Redis: as a liveness probe it would restart every registry in a Redis outage.
+        if (c.livenessProbe?.grpc || c.startupProbe?.grpc) fail(cw, "registry liveness must not use gRPC health (it follows Redis)");
       }
     }
     for (const v of podSpec.volumes ?? []) {

@@ -38,6 +38,7 @@ const CASES = [
   ["unknown flag", "has no flag --max_inflight", (o) => { worker(o).containers[0].args.push("--max_inflight=3"); }],
   ["short grace period", "not longer than the drain timeout", (o) => { worker(o).terminationGracePeriodSeconds = 20; }],
   ["registry http probe without TLS", "must use gRPC health probes", (o) => { registry(o).containers[0].readinessProbe = { httpGet: { path: "/readyz", port: "metrics" } }; }],
+  ["registry gRPC liveness probe", "liveness must not use gRPC health", (o) => { registry(o).containers[0].livenessProbe = { grpc: { port: 50051 } }; }],
   ["service port typo", "is not a named container port", (o) => { find(o, "Service", "-registry").spec.ports[0].targetPort = "grcp"; }],
   ["missing secret", "neither rendered nor declared external", (o) => { worker(o).containers[0].env[0].valueFrom.secretKeyRef.name = "nope"; }],
   ["second autoscaler", "one autoscaler per Deployment", (o) => {

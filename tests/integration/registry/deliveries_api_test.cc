@@ -233,7 +233,7 @@ TEST_F(DeliveriesApiTest, ListRequiresExactlyOneParentAndValidPaging) {
   v1::ListDeliveriesRequest req = ByHook(hook);
   req.set_webhook_id("wh_nope");
   EXPECT_THAT(List(req), StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook_id:")));
-  req = ByHook(hook, 201);
+  req = ByHook(hook, -1);
   EXPECT_THAT(List(req), StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("page_size:")));
   req = ByHook(hook);
   req.set_page_token("garbage");
@@ -242,10 +242,29 @@ TEST_F(DeliveriesApiTest, ListRequiresExactlyOneParentAndValidPaging) {
   EXPECT_THAT(List(req), StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("page_token:")));
   req = ByHook(hook, 0, static_cast<v1::DeliveryStatus>(42));
   EXPECT_THAT(List(req), StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("status:")));
-  // An unknown hook simply has no deliveries.
-  req = ByHook(hook);
+}
+
+// The defect: a listing of an unknown hook answered an empty OK, indistinguishable from a hook
+// with no deliveries yet.
+TEST_F(DeliveriesApiTest, ListOfAnUnknownHookOrEventIsNotFound) {
+  ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(Hook("acme")));
+  EXPECT_THAT(ListIds(ByHook(hook)), IsEmpty());  // known, no deliveries yet
+  v1::ListDeliveriesRequest req = ByHook(hook);
   req.set_webhook_id("wh_01ARZ3NDEKTSV4RRFFQ69G5FAV");
-  EXPECT_THAT(ListIds(req), IsEmpty());
+  EXPECT_THAT(List(req), StatusIs(absl::StatusCode::kNotFound));
+  req.set_tenant("globex");  // another tenant's view of the hook
+  req.set_webhook_id(hook.id());
+  EXPECT_THAT(List(req), StatusIs(absl::StatusCode::kNotFound));
+  req = ByHook(hook);
+  req.clear_webhook_id();
+  req.set_event_id("evt_01ARZ3NDEKTSV4RRFFQ69G5FAV");
+  EXPECT_THAT(List(req), StatusIs(absl::StatusCode::kNotFound));
+  // A deleted hook's deliveries are still listed by their event.
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse resp, PublishEvent(Event("acme", "x.y")));
+  ASSERT_OK(DeleteWebhook("acme", hook.id()));
+  EXPECT_THAT(List(ByHook(hook)), StatusIs(absl::StatusCode::kNotFound));
+  req.set_event_id(resp.event_id());
+  EXPECT_THAT(ListIds(req), ElementsAreArray(resp.delivery_ids()));
 }
 
 // --- RedeliverDelivery ----------------------------------------------------------------------
@@ -357,6 +376,44 @@ TEST_F(DeliveriesApiTest, RecoverRequeuesOnlyFailedDeliveriesSinceTheTime) {
   }
   ASSERT_OK_AND_ASSIGN(recovered, Recover(hook, std::nullopt));
   EXPECT_THAT(recovered, IsEmpty());
+}
+
+// The defect: RecoverWebhook re-sent TestWebhook pings (webhook.test events the hook never
+// subscribed to) beside its failed deliveries.
+TEST_F(DeliveriesApiTest, RecoverLeavesTestPingsAlone) {
+  ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start([](const ReceivedRequest&) {
+                         return Reply{.status = 500};
+                       }));
+  v1::Webhook spec = HttpHook("acme", receiver->Url("/in"), {"order.*"});
+  spec.mutable_retry_policy()->add_delays_ms(0);  // one retry at once, then FAILED
+  ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(spec));
+  StartWorker();
+  v1::TestWebhookRequest test;
+  test.set_tenant("acme");
+  test.set_id(hook.id());
+  ASSERT_OK_AND_ASSIGN(v1::TestWebhookResponse ping,
+                       CallRpc(registry_->stub(), &Stub::TestWebhook, test, kAdminKey));
+  EXPECT_EQ(ping.attempt().http_status(), 500);
+  EXPECT_TRUE(WaitForStatus("acme", ping.delivery_id(), v1::DELIVERY_STATUS_FAILED, 1).test());
+  const std::string real = PublishOne("acme", "order.created");
+  EXPECT_FALSE(WaitForStatus("acme", real, v1::DELIVERY_STATUS_FAILED, 2).test());
+  // Both are listed, the ping marked.
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Delivery> listed, ListAll(ByHook(hook)));
+  ASSERT_THAT(listed, SizeIs(2));
+  for (const v1::Delivery& d : listed) EXPECT_EQ(d.test(), d.id() == ping.delivery_id());
+
+  receiver->SetHandler(nullptr);  // 200 from now on
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> recovered, Recover(hook, std::nullopt));
+  EXPECT_THAT(recovered, ElementsAre(real));
+  WaitForStatus("acme", real, v1::DELIVERY_STATUS_SUCCEEDED, 3);
+  ASSERT_OK_AND_ASSIGN(v1::Delivery d, GetDelivery("acme", ping.delivery_id()));
+  EXPECT_EQ(d.status(), v1::DELIVERY_STATUS_FAILED);
+  EXPECT_EQ(d.attempts_size(), 1);
+  int ping_sends = 0;
+  for (const ReceivedRequest& r : receiver->Requests()) {
+    ping_sends += r.headers.at("webhook-id") == ping.delivery_id();
+  }
+  EXPECT_EQ(ping_sends, 1);
 }
 
 TEST_F(DeliveriesApiTest, RecoverOfAnUnknownHookIsNotFound) {

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "libs/signing/secret.h"
 #include "libs/signing/standard_signer.h"
+#include "libs/store/keys.h"
 #include "tests/integration/registry/registry_fixture.h"
 #include "tests/integration/registry/worker_fixture.h"
 #include "tests/support/http_receiver.h"
@@ -106,6 +107,14 @@ class HooksApi : public Base {
     EXPECT_OK(got.status());
     return got.ok() ? *got : v1::Webhook();
   }
+  // The hook as stored, secrets and all.
+  v1::Webhook Raw(const v1::Webhook& hook) {
+    absl::StatusOr<std::string> bytes =
+        this->redis_->Command({"GET", store::KeySchema().Hook(hook.tenant(), hook.id())});
+    v1::Webhook raw;
+    EXPECT_TRUE(bytes.ok() && raw.ParseFromString(*bytes));
+    return raw;
+  }
 };
 
 using HooksApiTest = HooksApi<RegistryTest>;
@@ -156,14 +165,15 @@ TEST_F(HooksApiTest, ListUsesTheDefaultPageSizeOfFifty) {
   EXPECT_THAT(second.next_page_token(), IsEmpty());
 }
 
-TEST_F(HooksApiTest, ListRejectsBadPageSizeAndTokenNamingTheField) {
-  ASSERT_OK(CreateWebhook(Hook("acme")).status());
-  EXPECT_OK(List("acme", 200).status());
-  for (int size : {201, 1000, -1}) {
-    EXPECT_THAT(List("acme", size),
-                StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("page_size:")))
-        << size;
+TEST_F(HooksApiTest, ListCoercesLargePageSizesAndRejectsNegativeOnesAndBadTokens) {
+  for (int i = 0; i < 3; ++i) ASSERT_OK(CreateWebhook(Hook("acme")).status());
+  for (int size : {200, 201, 1000}) {
+    ASSERT_OK_AND_ASSIGN(v1::ListWebhooksResponse page, List("acme", size));
+    EXPECT_THAT(page.webhooks(), SizeIs(3)) << size;
+    EXPECT_THAT(page.next_page_token(), IsEmpty());
   }
+  EXPECT_THAT(List("acme", -1),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("page_size:")));
   for (const std::string& token :
        {std::string("not a token!"), absl::WebSafeBase64Escape("wh_tooshort"),
         absl::WebSafeBase64Escape("o:50")}) {
@@ -276,14 +286,73 @@ TEST_F(HooksApiTest, UpdateRefusesUnknownAndReadOnlyPathsAndWritesNothing) {
   EXPECT_TRUE(SameHook(Stored(hook), before)) << Stored(hook).DebugString();
 }
 
-TEST_F(HooksApiTest, UpdateRefusesAnEmptyMask) {
+// AIP-134: without a mask, the fields the request sets (to non-default values) are replaced.
+TEST_F(HooksApiTest, UpdateWithoutAMaskReplacesTheFieldsTheRequestSets) {
+  ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(Hook("acme", {"a.*", "b.*"})));
+  v1::Webhook change;
+  change.set_tenant("acme");
+  change.set_id(hook.id());
+  change.set_url("https://new.example.com/in");
+  change.set_timeout_ms(2500);
+  ASSERT_OK_AND_ASSIGN(v1::Webhook updated, Update(change, {}));
+  EXPECT_EQ(updated.url(), "https://new.example.com/in");
+  EXPECT_EQ(updated.timeout_ms(), 2500);
+  const v1::Webhook stored = Stored(hook);
+  EXPECT_EQ(stored.url(), "https://new.example.com/in");
+  // What the request left at its default is kept, not cleared.
+  EXPECT_THAT(stored.event_types(), ElementsAre("a.*", "b.*"));
+  EXPECT_EQ(stored.description(), hook.description());
+  EXPECT_TRUE(stored.enabled());
+  EXPECT_EQ(stored.headers().size(), hook.headers().size());
+  EXPECT_EQ(Raw(hook).signing().secret(), hook.signing().secret());
+}
+
+TEST_F(HooksApiTest, UpdateWithoutAMaskRefusesARequestThatSetsNothingOrASecret) {
   ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(Hook("acme")));
   const v1::Webhook before = Stored(hook);
-  v1::Webhook change = hook;
-  change.set_url("https://new.example.com/in");
+  v1::Webhook change;
+  change.set_tenant("acme");
+  change.set_id(hook.id());
+  change.set_enabled(false);  // the default: needs a mask to be set
   EXPECT_THAT(Update(change, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("update_mask:")));
+  change.mutable_signing()->set_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  change.set_description("with a secret");
+  EXPECT_THAT(Update(change, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.signing.secret:")));
   EXPECT_TRUE(SameHook(Stored(hook), before));
+}
+
+// AIP-134: a path in the mask takes the request's value even when it is the default, and "*"
+// replaces every updatable field.
+TEST_F(HooksApiTest, UpdateMaskPathsTakeEvenDefaultValuesAndStarReplacesThemAll) {
+  v1::Webhook spec = Hook("acme", {"a.*"});
+  spec.set_timeout_ms(5000);
+  (*spec.mutable_metadata())["team"] = "core";
+  ASSERT_OK_AND_ASSIGN(v1::Webhook hook, CreateWebhook(spec));
+  v1::Webhook change;
+  change.set_tenant("acme");
+  change.set_id(hook.id());
+  ASSERT_OK(Update(change, {"enabled", "metadata", "timeout_ms"}).status());
+  v1::Webhook stored = Stored(hook);
+  EXPECT_FALSE(stored.enabled());
+  EXPECT_THAT(stored.metadata(), IsEmpty());
+  EXPECT_EQ(stored.timeout_ms(), 0);
+  EXPECT_EQ(stored.description(), hook.description());  // not in the mask
+
+  change.set_url("https://star.example.com/in");
+  change.add_event_types("c.*");
+  change.set_enabled(true);
+  ASSERT_OK(Update(change, {"*"}).status());
+  stored = Stored(hook);
+  EXPECT_EQ(stored.url(), "https://star.example.com/in");
+  EXPECT_THAT(stored.event_types(), ElementsAre("c.*"));
+  EXPECT_TRUE(stored.enabled());
+  EXPECT_EQ(stored.description(), "");       // replaced by the request's (empty) value
+  EXPECT_THAT(stored.headers(), IsEmpty());  // likewise
+  EXPECT_EQ(Raw(hook).signing().secret(), hook.signing().secret());  // never through a mask
+  EXPECT_EQ(stored.id(), hook.id());
+  EXPECT_EQ(stored.create_time().seconds(), hook.create_time().seconds());
 }
 
 TEST_F(HooksApiTest, UpdateRefusesAnInvalidValueNamingTheFieldAndWritesNothing) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <latch>
 #include <set>
 #include <string>
@@ -37,6 +38,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::SizeIs;
+using ::testing::StartsWith;
 using ::testing::UnorderedElementsAreArray;
 
 using PublishTest = RegistryTest;
@@ -173,7 +175,9 @@ TEST_F(PublishTest, ConcurrentDuplicatesStoreExactlyOneEvent) {
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t) {
       threads.emplace_back([&, t] {
-        v1::PublishEventRequest req = Event("acme", "order.paid", absl::StrCat(R"({"t":)", t, "}"));
+        // The same request from every thread: a client's retries racing each other.
+        v1::PublishEventRequest req =
+            Event("acme", "order.paid", absl::StrCat(R"({"r":)", round, "}"));
         req.set_idempotency_key(key);
         start.arrive_and_wait();
         results[t] = PublishEvent(req);
@@ -182,21 +186,14 @@ TEST_F(PublishTest, ConcurrentDuplicatesStoreExactlyOneEvent) {
     for (std::thread& t : threads) t.join();
 
     int firsts = 0;
-    int first_thread = -1;
     for (int t = 0; t < kThreads; ++t) {
       ASSERT_OK(results[t].status()) << "thread " << t;
       EXPECT_EQ(results[t]->event_id(), results[0]->event_id());
       ASSERT_THAT(results[t]->delivery_ids(), SizeIs(1));
       EXPECT_EQ(results[t]->delivery_ids(0), results[0]->delivery_ids(0));
-      if (!results[t]->duplicate()) {
-        ++firsts;
-        first_thread = t;
-      }
+      if (!results[t]->duplicate()) ++firsts;
     }
     EXPECT_EQ(firsts, 1);
-    // The stored event is the one the first caller sent.
-    ASSERT_OK_AND_ASSIGN(v1::Event event, GetEvent("acme", results[0]->event_id()));
-    EXPECT_EQ(event.payload(), absl::StrCat(R"({"t":)", first_thread, "}"));
   }
   // Exactly one event (and one delivery, one task) per key.
   ASSERT_OK_AND_ASSIGN(std::string events,
@@ -208,25 +205,140 @@ TEST_F(PublishTest, ConcurrentDuplicatesStoreExactlyOneEvent) {
   EXPECT_EQ(StreamLength(), 3);
 }
 
-TEST_F(PublishTest, RepeatedKeyLaterReturnsTheFirstEventAsDuplicate) {
+// Different requests racing with one key: one is published, every other is refused naming
+// the key (none is answered with an event it did not send).
+TEST_F(PublishTest, ConcurrentDifferentRequestsWithOneKeyPublishOneAndRefuseTheRest) {
+  constexpr int kThreads = 16;
+  ASSERT_OK(CreateWebhook(Hook("acme", {"order.*"})).status());
+  std::vector<absl::StatusOr<v1::PublishEventResponse>> results(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      v1::PublishEventRequest req = Event("acme", "order.paid", absl::StrCat(R"({"t":)", t, "}"));
+      req.set_idempotency_key("shared");
+      start.arrive_and_wait();
+      results[t] = PublishEvent(req);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int published = 0;
+  int winner = -1;
+  for (int t = 0; t < kThreads; ++t) {
+    if (results[t].ok()) {
+      EXPECT_FALSE(results[t]->duplicate());
+      ++published;
+      winner = t;
+    } else {
+      EXPECT_THAT(results[t], StatusIs(absl::StatusCode::kFailedPrecondition,
+                                       StartsWith("idempotency_key: \"shared\"")));
+    }
+  }
+  ASSERT_EQ(published, 1);
+  ASSERT_OK_AND_ASSIGN(v1::Event event, GetEvent("acme", results[winner]->event_id()));
+  EXPECT_EQ(event.payload(), absl::StrCat(R"({"t":)", winner, "}"));
+  EXPECT_EQ(StreamLength(), 1);
+}
+
+// The defect: a key reused with another payload silently answered the first event.
+TEST_F(PublishTest, AKeyReusedWithADifferentRequestIsRefusedAndTheSameRequestIsADuplicate) {
   ASSERT_OK(CreateWebhook(Hook("acme")).status());
-  v1::PublishEventRequest req = Event("acme", "review.created");
+  v1::PublishEventRequest req = Event("acme", "review.created", R"({"id":7})");
   req.set_idempotency_key("once");
+  (*req.mutable_attributes())["repo"] = "core";
+  (*req.mutable_attributes())["draft"] = "false";
   ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse first, PublishEvent(req));
   EXPECT_FALSE(first.duplicate());
   // A new hook since: the duplicate still answers with the first event's deliveries.
   ASSERT_OK(CreateWebhook(Hook("acme")).status());
-  req.set_payload(R"({"changed":true})");
   ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse again, PublishEvent(req));
   EXPECT_TRUE(again.duplicate());
   EXPECT_EQ(again.event_id(), first.event_id());
   EXPECT_THAT(again.delivery_ids(), ElementsAre(first.delivery_ids(0)));
-  EXPECT_EQ(StreamLength(), 1);
+  // The attributes are a map: the order a client sets them in does not matter.
+  v1::PublishEventRequest reordered = req;
+  reordered.clear_attributes();
+  (*reordered.mutable_attributes())["draft"] = "false";
+  (*reordered.mutable_attributes())["repo"] = "core";
+  ASSERT_OK_AND_ASSIGN(again, PublishEvent(reordered));
+  EXPECT_TRUE(again.duplicate());
+  const long long stream = StreamLength();
+  const std::vector<std::string> keys = AllKeys();
+
+  // Anything else under the key is another request.
+  const std::vector<std::pair<std::string, std::function<void(v1::PublishEventRequest&)>>> changes =
+      {{"payload", [](v1::PublishEventRequest& r) { r.set_payload(R"({"id": 7})"); }},
+       {"type", [](v1::PublishEventRequest& r) { r.set_type("review.updated"); }},
+       {"attribute value",
+        [](v1::PublishEventRequest& r) { (*r.mutable_attributes())["repo"] = "web"; }},
+       {"attribute added", [](v1::PublishEventRequest& r) { (*r.mutable_attributes())["x"] = ""; }},
+       {"attribute removed",
+        [](v1::PublishEventRequest& r) { r.mutable_attributes()->erase("draft"); }},
+       {"occurred_at set",
+        [](v1::PublishEventRequest& r) { r.mutable_occurred_at()->set_seconds(1700000000); }}};
+  for (const auto& [what, change] : changes) {
+    SCOPED_TRACE(what);
+    v1::PublishEventRequest other = req;
+    change(other);
+    EXPECT_THAT(PublishEvent(other), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                              AllOf(StartsWith("idempotency_key: \"once\""),
+                                                    HasSubstr(first.event_id()))));
+  }
+  EXPECT_EQ(StreamLength(), stream);
+  EXPECT_EQ(AllKeys(), keys);  // nothing written
+
   // Another tenant may use the same key.
   req.set_tenant("globex");
   ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse other, PublishEvent(req));
   EXPECT_FALSE(other.duplicate());
   EXPECT_NE(other.event_id(), first.event_id());
+}
+
+TEST_F(PublishTest, OccurredAtIsPartOfTheRequestAnIdempotencyKeyStandsFor) {
+  v1::PublishEventRequest req = Event("acme", "review.created");
+  req.set_idempotency_key("at");
+  req.mutable_occurred_at()->set_seconds(1700000000);
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse first, PublishEvent(req));
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventResponse again, PublishEvent(req));
+  EXPECT_TRUE(again.duplicate());
+  req.mutable_occurred_at()->set_nanos(1);
+  EXPECT_THAT(PublishEvent(req), StatusIs(absl::StatusCode::kFailedPrecondition));
+  req.clear_occurred_at();  // unset is not "now": a retry without it is a different request
+  EXPECT_THAT(PublishEvent(req), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// PublishEvents is all or nothing: a key reused with another request refuses the whole batch,
+// naming the event.
+TEST_F(PublishTest, PublishEventsWithAConflictingKeyWritesNothingAndNamesTheEvent) {
+  ASSERT_OK(CreateWebhook(Hook("acme")).status());
+  v1::PublishEventRequest first = Event("acme", "review.created", R"({"n":1})");
+  first.set_idempotency_key("k1");
+  ASSERT_OK(PublishEvent(first).status());
+  const long long stream = StreamLength();
+  const std::vector<std::string> keys = AllKeys();
+
+  v1::PublishEventsRequest batch;
+  *batch.add_events() = Event("acme", "review.created", R"({"n":2})");
+  *batch.add_events() = first;
+  batch.mutable_events(1)->set_payload(R"({"n":3})");
+  EXPECT_THAT(PublishEvents(batch), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                             StartsWith("events[1].idempotency_key: \"k1\"")));
+  // Two events of one batch with one key and different requests.
+  v1::PublishEventsRequest twins;
+  for (const char* payload : {R"({"a":1})", R"({"a":2})"}) {
+    *twins.add_events() = Event("acme", "review.created", payload);
+    twins.mutable_events(twins.events_size() - 1)->set_idempotency_key("twin");
+  }
+  EXPECT_THAT(PublishEvents(twins), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                             StartsWith("events[1].idempotency_key: \"twin\"")));
+  EXPECT_EQ(StreamLength(), stream);
+  EXPECT_EQ(AllKeys(), keys);
+
+  // The same request again in a batch is a duplicate, beside a new event.
+  batch.mutable_events(1)->set_payload(first.payload());
+  ASSERT_OK_AND_ASSIGN(v1::PublishEventsResponse ok, PublishEvents(batch));
+  EXPECT_FALSE(ok.results(0).duplicate());
+  EXPECT_TRUE(ok.results(1).duplicate());
 }
 
 // Publishes `type` for acme through `instance` and returns the hooks it reached.

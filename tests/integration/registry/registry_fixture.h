@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "hookrelay/v1/registry.grpc.pb.h"
 #include "libs/core/clock.h"
@@ -46,12 +47,15 @@ class RegistryInstance {
     bool insecure = false;
     std::string admin_key = std::string(kAdminKey);
     bool allow_http = false;  // plain http:// hook URLs (tests with a local receiver)
+    absl::Duration api_key_cache_ttl = absl::Seconds(2);
+    absl::Duration health_interval = absl::Milliseconds(100);
   };
   static absl::StatusOr<std::unique_ptr<RegistryInstance>> Start(const Options& options);
   ~RegistryInstance();
 
   v1::WebhookRegistry::Stub& stub() { return *stub_; }
   int port() const { return server_->port(); }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
  private:
   RegistryInstance() = default;
@@ -62,8 +66,13 @@ class RegistryInstance {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<GrpcService> service_;
   std::unique_ptr<GrpcServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::WebhookRegistry::Stub> stub_;
 };
+
+// What grpc.health.v1.Health/Check answers on `channel` for `service`: 1 SERVING,
+// 2 NOT_SERVING, or the call's error (NOT_FOUND for a service the server does not know).
+absl::StatusOr<int> CheckHealth(std::shared_ptr<grpc::Channel> channel, absl::string_view service);
 
 // Calls one unary RPC on `stub` with `authorization: Bearer <key>` (no header when `key` is
 // empty) and a 60 s deadline.
@@ -109,7 +118,8 @@ class RegistryTest : public ::testing::Test {
   // The hook ids the deliveries of `resp` go to, read back with GetDelivery, sorted.
   std::vector<std::string> HookIdsOf(absl::string_view tenant,
                                      const v1::PublishEventResponse& resp);
-  // Every Redis key, sorted.
+  // Every Redis key a request may write, sorted (not the layout record or the workers'
+  // maintenance leases).
   std::vector<std::string> AllKeys();
   // Entries in every shard's delivery stream.
   long long StreamLength();

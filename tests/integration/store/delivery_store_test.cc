@@ -4,7 +4,10 @@
 
 #include "libs/store/delivery_store.h"
 
+#include <algorithm>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,21 +38,26 @@ class DeliveryStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { redis_ = RedisServer::Start().value(); }
   static void TearDownTestSuite() { redis_.reset(); }
-  void SetUp() override { ASSERT_OK(redis_->FlushAll()); }
+  void SetUp() override {
+    ASSERT_OK(redis_->FlushAll());
+    // Listings need their hook to exist (its record's contents do not matter here).
+    ASSERT_OK(redis_->Command({"SET", keys_.Hook("acme", "wh_1"), "hook"}).status());
+  }
 
-  // Publishes one event of tenant "acme" to hook "wh_1" and returns its delivery id.
-  std::string Publish() {
+  // Publishes one event of tenant "acme" to hook "wh_1" at `at` and returns its delivery id.
+  std::string Publish(absl::Time at = kNow, bool test = false) {
     v1::Event event;
-    event.set_id(core::NewId(core::kEventIdPrefix, kNow));
+    event.set_id(core::NewId(core::kEventIdPrefix, at));
     event.set_tenant("acme");
     event.set_type("review.created");
     event.set_payload("{}");
     const std::vector<NewDelivery> deliveries = {
-        {core::NewId(core::kDeliveryIdPrefix, kNow), "wh_1"}};
+        {core::NewId(core::kDeliveryIdPrefix, at), "wh_1"}};
     Pipeline p;
     absl::flat_hash_set<std::string> indexes;
     p.Add({"MULTI"});
-    AddPublishWrites(keys_, EventStoreOptions{}, event, deliveries, kNow, &indexes, &p);
+    AddPublishWrites(keys_, EventStoreOptions{}, {.event = event, .test = test}, deliveries, at,
+                     &indexes, &p);
     p.Add({"EXEC"});
     auto conn = pool_.Acquire();
     EXPECT_OK(conn.status());
@@ -150,6 +158,100 @@ TEST_F(DeliveryStoreTest, ListGivesSummariesWithoutAttemptsAndSkipsExpiredRecord
     }
   }
   EXPECT_THAT(store_.Get("acme", expired), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// Follows the cursors of `q` to the end, `after` changing the index between pages; the ids
+// listed.
+std::vector<std::string> ListAll(DeliveryStore& store, DeliveryQuery q,
+                                 const std::function<void(int page)>& after = nullptr) {
+  std::vector<std::string> ids;
+  for (int page = 0; page < 100; ++page) {
+    absl::StatusOr<DeliveryPage> got = store.List(q);
+    EXPECT_OK(got.status());
+    if (!got.ok()) break;
+    for (const v1::Delivery& d : got->deliveries) ids.push_back(d.id());
+    if (got->next_cursor.empty()) break;
+    q.after = got->next_cursor;
+    if (after) after(page);
+  }
+  return ids;
+}
+
+TEST_F(DeliveryStoreTest, ListPagesByPositionSoNewerAndTiedDeliveriesDoNotShiftIt) {
+  // 30 deliveries created in the same millisecond (a batch), then 10 a second later.
+  std::vector<std::string> existing;
+  for (int i = 0; i < 30; ++i) existing.push_back(Publish());
+  for (int i = 0; i < 10; ++i) existing.push_back(Publish(kNow + absl::Seconds(1)));
+  std::vector<std::string> added;
+  const std::vector<std::string> listed = ListAll(
+      store_, DeliveryQuery{.tenant = "acme", .webhook_id = "wh_1", .page_size = 7}, [&](int) {
+        // Between pages: newer ones, and more in the batch's millisecond (their ids
+        // fall anywhere among the batch's).
+        added.push_back(Publish(kNow + absl::Seconds(2)));
+        added.push_back(Publish());
+      });
+  std::set<std::string> unique(listed.begin(), listed.end());
+  EXPECT_EQ(unique.size(), listed.size()) << "a delivery came twice";
+  for (const std::string& id : existing) EXPECT_TRUE(unique.count(id)) << "skipped " << id;
+  for (const std::string& id : listed) {
+    EXPECT_TRUE(std::count(existing.begin(), existing.end(), id) ||
+                std::count(added.begin(), added.end(), id));
+  }
+}
+
+TEST_F(DeliveryStoreTest, ListEndsWithoutACursorAfterAFullLastPage) {
+  for (int i = 0; i < 10; ++i) Publish(kNow + absl::Milliseconds(i));
+  DeliveryQuery q{.tenant = "acme", .webhook_id = "wh_1", .page_size = 5};
+  ASSERT_OK_AND_ASSIGN(DeliveryPage first, store_.List(q));
+  ASSERT_EQ(first.deliveries.size(), 5u);
+  ASSERT_FALSE(first.next_cursor.empty());
+  q.after = first.next_cursor;
+  ASSERT_OK_AND_ASSIGN(DeliveryPage second, store_.List(q));
+  EXPECT_EQ(second.deliveries.size(), 5u);
+  EXPECT_EQ(second.next_cursor, "");
+}
+
+TEST_F(DeliveryStoreTest, ACursorWhoseEntryRetentionRemovedEndsTheListingWithoutRepeats) {
+  std::vector<std::string> older;
+  for (int i = 0; i < 5; ++i) older.push_back(Publish(kNow));
+  for (int i = 0; i < 5; ++i) Publish(kNow + absl::Hours(1));
+  DeliveryQuery q{.tenant = "acme", .webhook_id = "wh_1", .page_size = 7};
+  ASSERT_OK_AND_ASSIGN(DeliveryPage first, store_.List(q));  // the 5 newer, 2 older
+  ASSERT_EQ(first.deliveries.size(), 7u);
+  // Retention drops index entries by time, oldest first: here every older one, the page's
+  // last entry (the cursor's) with them.
+  ASSERT_OK(redis_
+                ->Command({"ZREMRANGEBYSCORE", keys_.HookDeliveries("acme", "wh_1"), "-inf",
+                           std::to_string(absl::ToUnixMillis(kNow))})
+                .status());
+  q.after = first.next_cursor;
+  ASSERT_OK_AND_ASSIGN(DeliveryPage rest, store_.List(q));
+  EXPECT_THAT(rest.deliveries, IsEmpty());  // not the newer ones again
+  EXPECT_EQ(rest.next_cursor, "");
+}
+
+TEST_F(DeliveryStoreTest, ListOfAnUnknownHookOrEventIsNotFoundAndABadCursorIsInvalid) {
+  EXPECT_THAT(store_.List(DeliveryQuery{.tenant = "acme", .webhook_id = "wh_2"}),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_.List(DeliveryQuery{.tenant = "globex", .webhook_id = "wh_1"}),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_.List(DeliveryQuery{.tenant = "acme", .event_id = "evt_1"}),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_.List(DeliveryQuery{.tenant = "acme", .webhook_id = "wh_1", .after = "x"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(DeliveryStoreTest, TestDeliveriesAreMarkedInTheirRecords) {
+  const std::string ping = Publish(kNow, /*test=*/true);
+  const std::string real = Publish(kNow);
+  ASSERT_OK_AND_ASSIGN(DeliveryPage page,
+                       store_.List(DeliveryQuery{.tenant = "acme", .webhook_id = "wh_1"}));
+  ASSERT_EQ(page.deliveries.size(), 2u);
+  for (const v1::Delivery& d : page.deliveries) EXPECT_EQ(d.test(), d.id() == ping) << d.id();
+  ASSERT_OK_AND_ASSIGN(v1::Delivery got, store_.Get("acme", ping));
+  EXPECT_TRUE(got.test());
+  ASSERT_OK_AND_ASSIGN(got, store_.Get("acme", real));
+  EXPECT_FALSE(got.test());
 }
 
 }  // namespace
