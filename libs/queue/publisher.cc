@@ -13,7 +13,9 @@
 namespace hookrelay::queue {
 namespace {
 
-constexpr int kMaxPublishTries = 5;
+// Plans a publish may go through while the tenant's hooks keep changing under it (each
+// change is a new read of its hooks), before it answers ABORTED.
+constexpr int kMaxPublishTries = 16;
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
@@ -224,8 +226,9 @@ std::vector<absl::StatusOr<v1::PublishEventResponse>> Publisher::PublishPlans(
   out.reserve(plans.size());
   std::vector<absl::StatusOr<PublishOutcome>> outcomes = fan_out_.PublishBatch(plans, now);
   for (size_t k = 0; k < plans.size(); ++k) {
-    out.push_back(outcomes[k].ok() ? Settle(*std::move(outcomes[k]), *reqs[k])
-                                   : absl::StatusOr<v1::PublishEventResponse>(outcomes[k].status()));
+    out.push_back(outcomes[k].ok()
+                      ? Settle(*std::move(outcomes[k]), *reqs[k])
+                      : absl::StatusOr<v1::PublishEventResponse>(outcomes[k].status()));
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "services/registry/grpc_service.h"
 
 #include "absl/time/clock.h"
+#include "libs/telemetry/log.h"
 
 namespace hookrelay::registry {
 namespace {
@@ -49,6 +50,12 @@ absl::Status Store(absl::Status result, Resp*) {
   return result;
 }
 
+// The codes that mean the server failed rather than the request (AIP-193): worth a log line.
+bool IsServerError(absl::StatusCode code) {
+  return code == absl::StatusCode::kInternal || code == absl::StatusCode::kUnknown ||
+         code == absl::StatusCode::kDataLoss || code == absl::StatusCode::kUnavailable;
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -59,6 +66,15 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 grpc::Status GrpcService::Record(const char* method, absl::Time start, const absl::Status& st) {
   grpc::Status out = ToGrpcStatus(st);
   metrics_.ObserveRpc(method, CodeName(out.error_code()), absl::Now() - start);
+  // A server-side failure is logged with its cause (the caller sees only the code and
+  // message); a burst of them, e.g. while Redis misbehaves, is one line per 5 s with the
+  // count of those it stands for.
+  if (IsServerError(st.code())) {
+    telemetry::LogEvery(5, telemetry::LogLevel::kError, "rpc failed",
+                        {{"method", method},
+                         {"code", CodeName(out.error_code())},
+                         {"error", std::string(st.message())}});
+  }
   return out;
 }
 

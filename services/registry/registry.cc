@@ -1,10 +1,10 @@
 #include "services/registry/registry.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "google/protobuf/util/time_util.h"
 #include "hookrelay/v1/delivery.pb.h"
 #include "libs/core/ids.h"
+#include "libs/core/notification.h"
 #include "libs/match/matcher.h"
 #include "libs/signing/secret.h"
 #include "libs/store/layout.h"
@@ -20,7 +20,7 @@ constexpr size_t kPoolIdleConnections = 1024;
 // Calls `start(done)` and waits until `done` has run; its answer.
 template <typename T, typename Start>
 absl::StatusOr<T> Await(Start start) {
-  absl::Notification done;
+  core::Notification done;
   absl::StatusOr<T> result;
   start([&](absl::StatusOr<T> r) {
     result = std::move(r);

@@ -14,7 +14,7 @@ build="${1:-${BUILD_DIR:-build}}"
 work="$build/fuzz"
 seconds="${FUZZ_SECONDS:-30}"
 cxx="${CXX_FUZZ:-clang++}"
-targets=(template render url_template escape)
+targets=(template render url_template escape response_parser)
 
 if ! command -v "$cxx" >/dev/null; then
   echo "error: $cxx not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -29,7 +29,8 @@ protoc --proto_path="$root/proto" --cpp_out="$work/gen" hookrelay/v1/resources.p
 
 flags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
        -fno-sanitize-recover=undefined -I"$root" -I"$work/gen" -w)
-sources=("$work/gen/hookrelay/v1/resources.pb.cc" "$root"/libs/render/*.cc "$root/libs/core/json_text.cc")
+sources=("$work/gen/hookrelay/v1/resources.pb.cc" "$root"/libs/render/*.cc "$root/libs/core/json_text.cc"
+         "$root/libs/http/response_parser.cc")
 for t in "${targets[@]}"; do sources+=("$root/tests/fuzz/${t}_fuzzer.cc"); done
 
 rm -f "$work"/obj/*.o

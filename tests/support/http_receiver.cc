@@ -11,13 +11,13 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <condition_variable>
 #include <list>
+#include <mutex>
 #include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "libs/core/status_macros.h"
 #include "tests/support/http_wire.h"
@@ -216,9 +216,10 @@ class HttpReceiver::Impl {
 
   ~Impl() {
     {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;  // Releases handlers blocked in WaitForRequests().
     }
+    cv_.notify_all();
     eventfd_write(stop_fd_.get(), 1);
     accept_thread_.join();
   }
@@ -226,29 +227,29 @@ class HttpReceiver::Impl {
   int port() const { return port_; }
 
   void SetHandler(Handler handler) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     handler_ = std::move(handler);
   }
 
   std::vector<ReceivedRequest> Requests() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return requests_;
   }
 
   size_t RequestCount() const {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return requests_.size();
   }
 
   bool WaitForRequests(size_t n, absl::Duration timeout) const {
-    absl::MutexLock lock(&mu_);
-    const auto done = [this, n] { return requests_.size() >= n || stopping_; };
-    mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                 [this, n] { return requests_.size() >= n || stopping_; });
     return requests_.size() >= n;
   }
 
   void Clear() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     requests_.clear();
   }
 
@@ -269,11 +270,14 @@ class HttpReceiver::Impl {
   const UniqueFd listen_fd_;
   const UniqueFd stop_fd_;
   const int port_;
-  mutable absl::Mutex mu_;
-  Handler handler_ ABSL_GUARDED_BY(mu_);
-  std::vector<ReceivedRequest> requests_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread accept_thread_;  // Last: starts once everything else is initialised.
+  // std::mutex, not absl::Mutex: ThreadSanitizer sees its ordering (Debian's Abseil is not
+  // built for TSan).
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;     // requests_ grew or stopping_
+  Handler handler_;                        // guarded by mu_
+  std::vector<ReceivedRequest> requests_;  // guarded by mu_
+  bool stopping_ = false;                  // guarded by mu_
+  std::thread accept_thread_;              // Last: starts once everything else is initialised.
 };
 
 void HttpReceiver::Impl::AcceptLoop() {
@@ -313,10 +317,11 @@ void HttpReceiver::Impl::Serve(UniqueFd fd) {
 Reply HttpReceiver::Impl::RecordAndDecide(const ReceivedRequest& request) {
   Handler handler;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     requests_.push_back(request);
     handler = handler_;
   }
+  cv_.notify_all();
   return handler ? handler(request) : Reply{};
 }
 

@@ -164,7 +164,7 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(Options options) {
 }
 
 Process::~Process() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (!exit_code_.has_value()) {
     kill(pid_, SIGKILL);
     ReapLocked(/*block=*/true);
@@ -190,24 +190,24 @@ void Process::ReapLocked(bool block) {
 }
 
 bool Process::Running() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ReapLocked(/*block=*/false);
   return !exit_code_.has_value();
 }
 
 void Process::Signal(int sig) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (!exit_code_.has_value()) kill(pid_, sig);
 }
 
 absl::StatusOr<int> Process::Wait(absl::Duration timeout) {
   if (timeout == absl::InfiniteDuration()) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     ReapLocked(/*block=*/true);
   } else {
     WaitFor([this] { return !Running(); }, timeout, absl::Milliseconds(2));
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ReapLocked(/*block=*/false);
   if (!exit_code_.has_value()) {
     return absl::DeadlineExceededError(

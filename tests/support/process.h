@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,7 +21,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace hookrelay::testing {
@@ -72,8 +72,8 @@ class Process {
   const pid_t pid_;
   const std::string output_path_;
   const bool owns_output_;
-  absl::Mutex mu_;
-  std::optional<int> exit_code_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;                 // not absl::Mutex: ThreadSanitizer sees std::mutex's ordering
+  std::optional<int> exit_code_;  // guarded by mu_
 };
 
 // Returns $HOOKRELAY_BUILD_DIR + "/" + relative (the build directory this library was

@@ -16,10 +16,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/core/ids.h"
+#include "libs/core/notification.h"
 #include "libs/store/event_store.h"
 #include "libs/store/hook_store.h"
 #include "libs/store/keys.h"
@@ -35,7 +35,7 @@ using ::testing::SizeIs;
 
 // One call's outcome, filled by the batcher's completion.
 struct Answer {
-  absl::Notification done;
+  core::Notification done;
   absl::StatusOr<v1::PublishEventResponse> result = absl::UnknownError("no answer");
 };
 
@@ -134,7 +134,7 @@ TEST_F(PublishBatcherTest, ACallersBatchIsPublishedWholeBesideQueuedSingleCalls)
   constexpr int kPerBatch = 50;
   constexpr int kSingles = 400;
   struct BatchAnswer {
-    absl::Notification done;
+    core::Notification done;
     absl::StatusOr<std::vector<v1::PublishEventResponse>> result = absl::UnknownError("none");
   };
   std::vector<BatchAnswer> batches(kBatches);
