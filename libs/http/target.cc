@@ -26,27 +26,49 @@ std::string UrlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
   return out;
 }
 
-}  // namespace
+using CurlUrl = std::unique_ptr<CURLU, decltype(&curl_url_cleanup)>;
 
-Target ParseTarget(const std::string& url, bool allow_http) {
-  Target t;
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), &curl_url_cleanup);
+// `url` parsed by libcurl and checked against the rule; null (and `*status` set) when refused.
+CurlUrl Parse(const std::string& url, bool allow_http, absl::Status* status) {
+  CurlUrl u(curl_url(), &curl_url_cleanup);
+  auto refuse = [&](absl::string_view why) {
+    *status = absl::InvalidArgumentError(why);
+    return CurlUrl(nullptr, &curl_url_cleanup);
+  };
   if (u == nullptr || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    t.failure = FailureKind::kInvalidTarget;
-    t.error = "malformed URL";
-    return t;
+    return refuse("is not an absolute URL");
   }
   const std::string scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME));
   if (scheme != "https" && !(scheme == "http" && allow_http)) {
-    t.failure = FailureKind::kInvalidTarget;
-    t.error = absl::StrCat("scheme ", scheme, " not allowed");
-    return t;
+    return refuse(allow_http ? "must use http or https" : "must use https");
   }
+  if (UrlPart(u.get(), CURLUPART_HOST).empty()) return refuse("must name a host");
   if (!UrlPart(u.get(), CURLUPART_USER).empty() || !UrlPart(u.get(), CURLUPART_PASSWORD).empty()) {
+    return refuse("must not carry credentials; use a custom Authorization header");
+  }
+  if (!UrlPart(u.get(), CURLUPART_FRAGMENT).empty()) return refuse("must not have a #fragment");
+  *status = absl::OkStatus();
+  return u;
+}
+
+}  // namespace
+
+absl::Status CheckTargetUrl(const std::string& url, bool allow_http) {
+  absl::Status st;
+  Parse(url, allow_http, &st);
+  return st;
+}
+
+Target ParseTarget(const std::string& url, bool allow_http) {
+  Target t;
+  absl::Status st;
+  CurlUrl u = Parse(url, allow_http, &st);
+  if (u == nullptr) {
     t.failure = FailureKind::kInvalidTarget;
-    t.error = "credentials in the URL";
+    t.error = absl::StrCat("url: ", st.message());
     return t;
   }
+  const std::string scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME));
   const std::string host = UrlPart(u.get(), CURLUPART_HOST);
   const std::string port = UrlPart(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
   const bool default_port = port == (scheme == "https" ? "443" : "80");

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/status/status.h"
 #include "libs/http/sender.h"
 
 namespace hookrelay::http {
@@ -14,8 +15,13 @@ struct Target {
   std::string head;    // "POST /path?query HTTP/1.1\r\nHost: host[:port]\r\n"
 };
 
-// Parses `url` with libcurl's URL parser. kInvalidTarget for a malformed URL, a scheme other
-// than https (or http when `allow_http`), or credentials in the URL.
+// The one rule for the URLs webhooks may send to, for the registry's validation and the
+// sender alike: an absolute URL (libcurl's parser) with a host, https (or http when
+// `allow_http`), no credentials (use an Authorization header) and no #fragment. OK, or
+// INVALID_ARGUMENT with what is wrong (no field name: callers add theirs).
+absl::Status CheckTargetUrl(const std::string& url, bool allow_http);
+
+// Parses `url` with libcurl's URL parser. kInvalidTarget when CheckTargetUrl refuses it.
 Target ParseTarget(const std::string& url, bool allow_http);
 
 // Formats the whole HTTP/1.1 request into `wire`: the target's request line and Host, the

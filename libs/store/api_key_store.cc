@@ -1,7 +1,5 @@
 #include "libs/store/api_key_store.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -69,22 +67,20 @@ absl::Status ApiKeyStore::Revoke(const std::string& id) {
   return replies->back().ToStatus();
 }
 
-absl::StatusOr<std::string> ApiKeyStore::PageTokenKey() {
-  constexpr int kKeyBytes = 32;
-  unsigned char fresh[kKeyBytes];
-  if (RAND_bytes(fresh, sizeof(fresh)) != 1) return absl::InternalError("random generator failed");
+absl::StatusOr<std::string> ApiKeyStore::PageTokenKey(absl::string_view fresh) {
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
   const std::string key = keys_.prefix() + "pagetoken:key";
   Pipeline p;
-  p.Add({"SET", key, absl::string_view(reinterpret_cast<const char*>(fresh), sizeof(fresh)), "NX"});
+  p.Add({"SET", key, fresh, "NX"});
   p.Add({"GET", key});
   auto replies = (*conn)->Execute(p);
   if (!replies.ok()) return replies.status();
   const RedisReply& stored = replies->back();
   if (stored.is_error()) return stored.ToStatus();
-  if (stored.str.size() != kKeyBytes) {
-    return absl::DataLossError("pagetoken:key: stored key is not 32 bytes");
+  if (stored.str.size() != fresh.size()) {
+    return absl::DataLossError(
+        absl::StrCat("pagetoken:key: stored key is not ", fresh.size(), " bytes"));
   }
   return stored.str;
 }

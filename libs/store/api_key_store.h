@@ -31,8 +31,10 @@ class ApiKeyStore {
   absl::Status Revoke(const std::string& id);
   // The key that signs the registry's page tokens: made by the first registry that asks
   // (SET NX) and then read by all, so every replica accepts the others' tokens. A new key
-  // (after Redis lost its data) only makes outstanding tokens invalid.
-  absl::StatusOr<std::string> PageTokenKey();
+  // (after Redis lost its data) only makes outstanding tokens invalid. `fresh`: the random
+  // key this caller offers (kept only when none is stored yet); the stored one must be as
+  // long, or DATA_LOSS.
+  absl::StatusOr<std::string> PageTokenKey(absl::string_view fresh);
 
  private:
   std::string DigestKey(const std::string& digest) const { return keys_.ApiKey(digest); }

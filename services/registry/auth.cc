@@ -1,26 +1,13 @@
 #include "services/registry/auth.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "libs/signing/crypto.h"
 
 namespace hookrelay::registry {
 
-std::string KeyDigest(absl::string_view key) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * sizeof(digest));
-  for (unsigned char c : digest) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
-}
+std::string KeyDigest(absl::string_view key) { return signing::Sha256Hex(key); }
 
 absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authorization) {
   if (insecure_)
@@ -29,8 +16,7 @@ absl::StatusOr<Principal> Authenticator::Authenticate(absl::string_view authoriz
     return absl::UnauthenticatedError("authorization: want \"Bearer <api key>\"");
   }
   const std::string digest = KeyDigest(authorization);
-  if (!admin_digest_.empty() &&
-      CRYPTO_memcmp(digest.data(), admin_digest_.data(), digest.size()) == 0) {
+  if (!admin_digest_.empty() && signing::ConstantTimeEquals(digest, admin_digest_)) {
     return Principal{.role = v1::API_KEY_ROLE_ADMIN, .tenant = "", .key_id = "bootstrap-admin"};
   }
   if (keys_ == nullptr) return absl::UnauthenticatedError("authorization: unknown API key");

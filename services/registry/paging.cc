@@ -1,11 +1,10 @@
 #include "services/registry/paging.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "libs/signing/crypto.h"
 #include "libs/signing/hmac.h"
 
 namespace hookrelay::registry {
@@ -81,7 +80,7 @@ absl::StatusOr<std::string> PageTokens::Open(const PageScope& scope, absl::strin
   if (!key.ok()) return key.status();
   const absl::string_view cursor = absl::string_view(raw).substr(1, raw.size() - 1 - kTagBytes);
   const std::string want = Tag(*key, scope, cursor);
-  if (CRYPTO_memcmp(want.data(), raw.data() + raw.size() - kTagBytes, kTagBytes) != 0) {
+  if (!signing::ConstantTimeEquals(want, absl::string_view(raw).substr(raw.size() - kTagBytes))) {
     return BadToken();
   }
   return std::string(cursor);

@@ -6,6 +6,7 @@
 #include "libs/core/ids.h"
 #include "libs/core/notification.h"
 #include "libs/match/matcher.h"
+#include "libs/signing/crypto.h"
 #include "libs/signing/secret.h"
 #include "libs/store/layout.h"
 
@@ -86,7 +87,11 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
       events_(pool_, keys_),
       deliveries_(pool_, keys_),
       api_keys_(pool_, keys_),
-      page_tokens_([this] { return api_keys_.PageTokenKey(); }),
+      page_tokens_([this]() -> absl::StatusOr<std::string> {
+        auto fresh = signing::RandomBytes(32);
+        if (!fresh.ok()) return fresh.status();
+        return api_keys_.PageTokenKey(*fresh);
+      }),
       fan_out_(pool_, keys_, options_.events),
       publisher_(hooks_, fan_out_, clock_, options_.inline_event_bytes),
       batcher_(publisher_, options_.publish) {}

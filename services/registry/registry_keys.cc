@@ -1,11 +1,10 @@
 // Registry: API key management.
-#include <openssl/rand.h>
-
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/core/ids.h"
 #include "libs/core/status_macros.h"
+#include "libs/signing/crypto.h"
 #include "services/registry/auth.h"
 #include "services/registry/registry.h"
 
@@ -21,10 +20,7 @@ absl::StatusOr<v1::ApiKey> Registry::CreateApiKey(const v1::CreateApiKeyRequest&
   if (req.description().size() > 256) {
     return absl::InvalidArgumentError("description: at most 256 characters");
   }
-  unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof(raw)) != 1) return absl::InternalError("random generator failed");
-  const std::string secret = absl::StrCat("hr_", absl::WebSafeBase64Escape(absl::string_view(
-                                                     reinterpret_cast<char*>(raw), sizeof(raw))));
+  HR_ASSIGN_OR_RETURN(const std::string secret, signing::RandomToken("hr_", 32));
   const absl::Time now = clock_.Now();
   v1::ApiKey key;
   key.set_id(core::NewId(core::kApiKeyIdPrefix, now));

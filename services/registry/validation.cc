@@ -1,7 +1,5 @@
 #include "services/registry/validation.h"
 
-#include <curl/curl.h>
-
 #include <memory>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/http/sender.h"
+#include "libs/http/target.h"
 #include "libs/match/matcher.h"
 #include "libs/queue/retry_policy.h"
 #include "libs/render/renderer.h"
@@ -200,31 +199,18 @@ absl::Status ValidateUrl(absl::string_view url, const Limits& limits, absl::stri
     if (close == std::string::npos) return Invalid(field, "unclosed {{ template variable");
     probe.replace(open, close + 2 - open, "x");
   }
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), &curl_url_cleanup);
-  if (curl_url_set(u.get(), CURLUPART_URL, probe.c_str(), 0) != CURLUE_OK) {
-    return Invalid(field, "is not an absolute URL");
-  }
-  auto part = [&](CURLUPart p) {
-    char* v = nullptr;
-    std::string out;
-    if (curl_url_get(u.get(), p, &v, 0) == CURLUE_OK && v != nullptr) out = v;
-    curl_free(v);
-    return out;
-  };
-  const std::string scheme = absl::AsciiStrToLower(part(CURLUPART_SCHEME));
-  if (scheme != "https" && !(scheme == "http" && limits.allow_http)) {
-    return Invalid(field, limits.allow_http ? "must use http or https" : "must use https");
-  }
-  const std::string host = part(CURLUPART_HOST);
   // The authority ends at the first '/', '?' or '#' after "scheme://".
-  const absl::string_view authority = url.substr(0, url.find_first_of("/?#", scheme.size() + 3));
-  if (host.empty() || absl::StrContains(authority, "{{")) {
+  const size_t scheme_end = url.find("://");
+  const absl::string_view authority = scheme_end == absl::string_view::npos
+                                          ? url
+                                          : url.substr(0, url.find_first_of("/?#", scheme_end + 3));
+  if (absl::StrContains(authority, "{{")) {
     return Invalid(field, "must name a host (templates may not stand in the host)");
   }
-  if (!part(CURLUPART_USER).empty() || !part(CURLUPART_PASSWORD).empty()) {
-    return Invalid(field, "must not carry credentials; use a custom Authorization header");
+  // The same rule the worker applies before sending.
+  if (absl::Status st = http::CheckTargetUrl(probe, limits.allow_http); !st.ok()) {
+    return Invalid(field, st.message());
   }
-  if (!part(CURLUPART_FRAGMENT).empty()) return Invalid(field, "must not have a #fragment");
   return absl::OkStatus();
 }
 

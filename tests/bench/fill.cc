@@ -21,6 +21,8 @@
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "Redis to fill");
 ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Redis key prefix");
 ABSL_FLAG(int, shards, hookrelay::store::KeySchema::kDefaultShards, "as the services' --shards");
+ABSL_FLAG(std::string, print_stream_of, "",
+          "print the stream key of this tenant's shard (for run.sh) and exit");
 ABSL_FLAG(std::string, tenant, "bench", "tenant whose hooks receive the events");
 ABSL_FLAG(std::string, type, "bench.event", "event type");
 ABSL_FLAG(int64_t, count, 200000, "events to publish");
@@ -34,8 +36,12 @@ namespace hr = hookrelay;
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  hr::store::RedisPool pool({.url = absl::GetFlag(FLAGS_redis_url)});
   const hr::store::KeySchema keys(absl::GetFlag(FLAGS_key_prefix), absl::GetFlag(FLAGS_shards));
+  if (const std::string t = absl::GetFlag(FLAGS_print_stream_of); !t.empty()) {
+    printf("%s\n", keys.StreamOf(t).c_str());
+    return 0;
+  }
+  hr::store::RedisPool pool({.url = absl::GetFlag(FLAGS_redis_url)});
   hr::store::HookStore hooks(pool, keys);
   hr::queue::FanOut fan_out(pool, keys, hr::store::EventStoreOptions{});
   hr::queue::Publisher publisher(hooks, fan_out, hr::core::Clock::Real(),

@@ -6,10 +6,11 @@
 #   ./tests/bench/run.sh --quick    one short run of each (smoke check)
 #   options: --build-dir DIR (default build/bench-release), --out DIR (default build/bench),
 #            --no-build (use the binaries already in --build-dir),
-#            --only STEPS (comma-separated subset of limits,drain,publish,e2e,fanout; or
+#            --only STEPS (comma-separated subset of limits,drain,publish,e2e,fanout,instructions; or
 #            latency: only step 4's publish → delivered latency at 1,000/s),
 #            --perf (record each worker and registry with `perf record -g` into --out/perf/),
-#            --workers N (delivery-workers for the drain and end-to-end steps, default 1)
+#            --workers N (delivery-workers for the drain and end-to-end steps, default 1),
+#            --shards S (the services' --shards, default 16; every event is one tenant's)
 #
 # Steps: 1 limits (wrk → receiver, redis-benchmark XADD; wrk and XADD -P1 again at the end),
 # 2 drain of a pre-filled stream, 3 gRPC publish, 4 end to end (one PublishEvent per event;
@@ -34,7 +35,8 @@ BUILD=build/bench-release
 OUT=build/bench
 DO_BUILD=1
 WORKERS=1
-ONLY=limits,drain,publish,e2e,fanout
+SHARDS=16
+ONLY=limits,drain,publish,e2e,fanout,instructions
 PERF=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -45,7 +47,8 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY=$2; shift ;;
     --perf) PERF=1 ;;
     --workers) WORKERS=$2; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --shards) SHARDS=$2; shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -61,7 +64,6 @@ else
   PUB_S=6 PROBE_S=5 HOLD_S=30 LAT_S=8 PROBES=4
 fi
 PREFIX=hookrelay:
-STREAM=${PREFIX}stream
 API_KEY=bench-$RANDOM$RANDOM
 T0=$(date +%s)
 
@@ -91,6 +93,8 @@ FILL_BIN=$BUILD/tests/bench/bench_fill
 for b in "$REGISTRY_BIN" "$WORKER_BIN" "$RECEIVER_BIN" "$LOAD_BIN" "$FILL_BIN"; do
   [[ -x $b ]] || die "missing $b (build it, or drop --no-build)"
 done
+# The stream of the benchmark tenant's shard (every step publishes for tenant "bench").
+STREAM=$("$FILL_BIN" --shards="$SHARDS" --print_stream_of=bench) || die "bench_fill failed"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # ---------------------------------------------------------------- processes
@@ -254,7 +258,7 @@ wait_received() {
 REGISTRY=
 start_registry() {
   HOOKRELAY_ADMIN_API_KEY=$API_KEY start registry "$REGISTRY_BIN" --grpc_address=127.0.0.1:0 \
-    --metrics_address=127.0.0.1:0 --redis_url="$REDIS_URL" --allow_http
+    --metrics_address=127.0.0.1:0 --redis_url="$REDIS_URL" --allow_http --shards="$SHARDS"
   REGISTRY=127.0.0.1:$(log_field registry grpc_port)
   perf_attach registry
 }
@@ -269,6 +273,7 @@ start_worker() {
     name=worker$( (( i > 1 )) && echo "$i" || true)
     start "$name" "$WORKER_BIN" --redis_url="$REDIS_URL" --metrics_address=127.0.0.1:0 \
       --allow_cidrs=127.0.0.0/8 --allow_http --max_in_flight="$1" --max_in_flight_per_hook="$1" \
+      --shards="$SHARDS" \
       --consumer_name="bench-$i"
     WORKER_NAMES+=("$name")
     WORKER_METRICS+=("http://127.0.0.1:$(log_field "$name" metrics_port)/metrics")
@@ -441,7 +446,7 @@ drain() {
   stop registry
   local m0 m1 fill
   m0=$(used_memory)
-  fill=$("$FILL_BIN" --redis_url="$REDIS_URL" --count="$DRAIN_N") || die "bench_fill failed"
+  fill=$("$FILL_BIN" --redis_url="$REDIS_URL" --shards="$SHARDS" --count="$DRAIN_N") || die "bench_fill failed"
   m1=$(used_memory)
   [[ $(rcli XLEN "$STREAM") == "$DRAIN_N" ]] || die "stream holds $(rcli XLEN "$STREAM"), want $DRAIN_N"
   put drain.fill_events_per_s "$(jq '.events / .seconds' <<<"$fill")"
@@ -486,7 +491,7 @@ drain() {
   if (( BACKLOG_N < have )); then rcli XTRIM "$STREAM" MAXLEN "$BACKLOG_N" >/dev/null; have=$BACKLOG_N; fi
   m0=$(used_memory)
   if (( BACKLOG_N > have )); then
-    "$FILL_BIN" --redis_url="$REDIS_URL" --count=$(( BACKLOG_N - have )) >/dev/null || die "bench_fill failed"
+    "$FILL_BIN" --redis_url="$REDIS_URL" --shards="$SHARDS" --count=$(( BACKLOG_N - have )) >/dev/null || die "bench_fill failed"
     m1=$(used_memory)
     put redis.bytes_per_pending "$(calc "($m1 - $m0) / ($BACKLOG_N - $have)")"
   fi
@@ -584,7 +589,8 @@ e2e_once() {
   local g0 r0 v0
   g0=$(cpu_s "${PID_OF[registry]}"); r0=$(cpu_s "${PID_OF[redis]}"); v0=$(cpu_s "${PID_OF[receiver]}")
   rcli CONFIG RESETSTAT >/dev/null
-  out=$(load --rate="$rate" --seconds="$secs" --batch="$E2E_BATCH" --redis_url="$REDIS_URL") ||
+  out=$(load --rate="$rate" --seconds="$secs" --batch="$E2E_BATCH" --redis_url="$REDIS_URL" \
+    --shards="$SHARDS") ||
     die "publish_load failed"
   want=$(jq .deliveries <<<"$out")
   t_end=$(now_s)
@@ -768,7 +774,7 @@ def ends(what; a; b): if a == null or b == null then "" else " (\(what)start \(i
 def held(e): "\(i(e.max_rps)) /s = \(pct(e.ratio_wrk)) of wrk\(before(e.ratio_wrk_paired; "around the hold"))\(also(e.ratio_wrk_paired; e.ratio_wrk_run; "the run's wrk")) (lost \(e.lost // "n/a")";
 def us_per_event(run; k): if run == null or run.cpu_s[k] == null then "n/a" else (run.cpu_s[k] / run.events * 1e6 | round | tostring) end;
 def us_each(x): if x == null or .drain.runs == null then null else (x / .drain.runs[0].tasks * 1e7 | round) / 10 end;
-"hookrelay benchmark — \(.machine.date), \(.machine.nproc) × \(.machine.model), kernel \(.machine.kernel), commit \(.machine.git_commit)\(if .machine.git_dirty then "+dirty" else "" end), \(.machine.mode) run (median of \(.machine.runs_per_figure)), load average \(.machine.loadavg_start) → \(.machine.loadavg_end)",
+"hookrelay benchmark — \(.machine.date), \(.machine.nproc) × \(.machine.model), kernel \(.machine.kernel), \(.machine.shards // 1) shards, commit \(.machine.git_commit)\(if .machine.git_dirty then "+dirty" else "" end), \(.machine.mode) run (median of \(.machine.runs_per_figure)), load average \(.machine.loadavg_start) → \(.machine.loadavg_end)",
 "",
 "| figure | value | target | met? |",
 "| --- | --- | --- | --- |",
@@ -790,6 +796,7 @@ def us_each(x): if x == null or .drain.runs == null then null else (x / .drain.r
 "| registry RSS (VmHWM), 256 / 2,048 calls outstanding | \(r(.registry.rss_mb_256)) / \(r(.registry.rss_mb_2048)) MB | | |",
 "| \(.backlog.tasks // "n/a")-entry backlog drain vs \(.drain.runs[0].tasks // "n/a") | \(i(.backlog.rps)) /s = \(pct(.backlog.ratio_drain))\(before(.backlog.ratio_drain_paired; "of the \(.backlog.reference_run.tasks // "n/a") drained just before (\(i(.backlog.reference_run.rps)) /s)"))\(also(.backlog.ratio_drain_paired; .backlog.ratio_drain_run; "step 2's drain")) | ≥ 90 % | \(met(.backlog.ratio_drain >= 0.9)) |",
 "| Redis memory per pending delivery (event, record, indexes, task) | \(i(.redis.bytes_per_pending // .redis.bytes_per_pending_200k)) B | | |",
+"| worker instructions per delivery under callgrind (5,000 tasks, start-up included) | \(i(.worker.instructions_per_delivery)) | | |",
 "| fan-out: one event to 1,000 hooks: publish / all delivered | \(r(.fanout.publish_ms)) / \(r(.fanout.deliver_all_ms)) ms (cold index: \(r(.fanout.cold.publish_ms)) / \(r(.fanout.cold.deliver_all_ms))) | | |",
 "",
 "Reproduce: `./tests/bench/run.sh` (full, < 15 min) or `--quick`; figures in build/bench/results.json."
@@ -835,11 +842,21 @@ ratios() {
   done
 }
 
+# 6. The worker's CPU instructions per delivery under callgrind (instructions.sh): a figure
+# the machine's noise does not move.
+instructions() {
+  step "6. instructions: the worker under callgrind drains 5,000 tasks"
+  local out
+  out=$(tests/bench/instructions.sh --build-dir "$BUILD" --tasks 5000) || die "instructions.sh failed"
+  put worker.instructions_per_delivery "$(jq -r .per_delivery <<<"$out")"
+}
+
 put machine.loadavg_start "$(cut -d' ' -f1 /proc/loadavg)"
+put machine.shards "$SHARDS"
 machine_facts
 start_redis
 start_receiver
-for s in limits drain publish e2e latency fanout; do
+for s in limits drain publish e2e latency fanout instructions; do
   if [[ ,$ONLY, == *,$s,* ]]; then "$s"; fi
 done
 if [[ ,$ONLY, == *,limits,* ]]; then limits_again; fi

@@ -25,6 +25,7 @@
 namespace hookrelay::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -176,6 +177,26 @@ TEST_F(DeliveryE2eTest, CallsWithoutAValidKeyAreUnauthenticated) {
   wrong.AddMetadata("authorization", "Bearer not-the-key");
   EXPECT_EQ(stack_->stub().CreateWebhook(&wrong, req, &hook).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// A server-side failure reaches the caller as INTERNAL and the registry's log with its cause
+// (a stored hook of the wrong Redis type stands in for any Redis error).
+TEST_F(DeliveryE2eTest, AnInternalErrorIsLoggedWithItsCause) {
+  v1::Webhook hook;
+  ASSERT_TRUE(CreateHook(*stack_, receiver_->Url("/hooks"), &hook).ok());
+  const store::KeySchema keys;
+  ASSERT_OK(redis_->Command({"DEL", keys.Hook("acme", hook.id())}).status());
+  ASSERT_OK(redis_->Command({"HSET", keys.Hook("acme", hook.id()), "not", "a hook"}).status());
+  v1::GetWebhookRequest req;
+  req.set_tenant("acme");
+  req.set_id(hook.id());
+  v1::Webhook got;
+  const grpc::Status st = stack_->stub().GetWebhook(stack_->Context().get(), req, &got);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INTERNAL);
+  EXPECT_TRUE(stack_->registry().WaitForOutput("WRONGTYPE", absl::Seconds(10)))
+      << stack_->registry().Output();
+  EXPECT_THAT(stack_->registry().Output(),
+              AllOf(HasSubstr(R"("msg":"rpc failed")"), HasSubstr(R"("method":"GetWebhook")")));
 }
 
 TEST_F(DeliveryE2eTest, ServicesStopCleanlyOnSigterm) {
