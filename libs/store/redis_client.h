@@ -13,10 +13,18 @@
 
 namespace hookrelay::store {
 
-// Where Redis is: parsed from "redis://[[user]:password@]host:port[/db]".
+namespace internal {
+class ClusterMap;
+class NodeConnection;
+}  // namespace internal
+
+// Where Redis is: parsed from "redis[s]://[[user]:password@]host:port[,host:port...][/db]".
+// Several hosts are seed nodes of a Redis Cluster; "rediss" means TLS.
 struct RedisEndpoint {
-  std::string host = "127.0.0.1";
+  std::string host = "127.0.0.1";  // the first node
   int port = 6379;
+  std::vector<std::string> nodes;  // every node as "host:port", the first one included
+  bool tls = false;
   int db = 0;
   std::string username;
   std::string password;
@@ -29,6 +37,18 @@ struct RedisOptions {
   absl::Duration connect_timeout = absl::Seconds(2);
   // Socket timeout of one command; must exceed any BLOCK a caller uses.
   absl::Duration command_timeout = absl::Seconds(10);
+  // TLS (rediss://): the CA bundle verifying the server (empty: the system's CAs), a client
+  // certificate and key for mutual TLS, and the name to verify and send as SNI (empty: the
+  // host of the URL).
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string tls_server_name;
+  // A Redis Cluster is found out on the first connection (kAuto) or stated.
+  enum class Mode { kAuto, kStandalone, kCluster };
+  Mode mode = Mode::kAuto;
+  // INVALID_ARGUMENT naming the flag for a bad URL, a timeout that is not positive, half a
+  // client certificate, or TLS files without rediss://.
   absl::Status Validate() const;
 };
 
@@ -42,7 +62,11 @@ struct RedisReply {
 
   bool is_error() const { return type == Type::kError; }
   bool is_nil() const { return type == Type::kNil; }
-  // OK unless this is an error reply (then INTERNAL "redis: <message>").
+  // Whether this is a cluster's "come back later / elsewhere" answer (MOVED, ASK, TRYAGAIN,
+  // CLUSTERDOWN): the command did not run and may be sent again.
+  bool is_redirect() const;
+  // OK unless this is an error reply: INTERNAL "redis: <message>", or UNAVAILABLE for a
+  // redirect (retry).
   absl::Status ToStatus() const;
 };
 
@@ -59,10 +83,12 @@ class Pipeline {
   // script cache (so not inside MULTI, where the error would come with EXEC).
   void AddEval(const RedisScript& script, absl::Span<const std::string> keys,
                absl::Span<const std::string> args);
-  size_t size() const { return count_; }
-  bool empty() const { return count_ == 0; }
+  size_t size() const { return starts_.size(); }
+  bool empty() const { return starts_.empty(); }
   void Clear();
   const std::string& buffer() const { return buffer_; }
+  // Where command `i` starts in buffer() (a cluster routes each command by its key).
+  size_t start(size_t i) const { return starts_[i]; }
 
  private:
   template <typename Args>
@@ -76,7 +102,7 @@ class Pipeline {
     std::vector<std::string> eval;
   };
   std::string buffer_;
-  size_t count_ = 0;
+  std::vector<size_t> starts_;
   std::vector<ScriptCall> scripts_;
 };
 
@@ -93,14 +119,20 @@ class RedisScript {
   std::string sha_;
 };
 
-// One synchronous connection. Not thread-safe: give each thread its own. After an I/O
-// error the connection is dropped and the next call reconnects, so a Redis restart costs
-// the callers in flight an UNAVAILABLE and nothing more.
 class WakeSignal;
 
+// One connection to Redis: to one server, or to a Redis Cluster (then a connection to each
+// master it needs, every command sent to the master serving its key's slot, a transaction
+// MULTI…EXEC as one unit; MOVED answers update the slot map and the command goes again, ASK
+// answers send it once to the node named with ASKING first, TRYAGAIN and CLUSTERDOWN wait a
+// little and retry, a few times). Plain TCP or TLS (rediss://), with an ACL user.
+// Not thread-safe: give each thread its own. After an I/O error the connection is dropped and
+// the next call reconnects, so a Redis restart or failover costs the callers in flight an
+// UNAVAILABLE and nothing more.
 class RedisConnection {
  public:
-  // UNAVAILABLE if Redis cannot be reached (with the address), INVALID_ARGUMENT for a bad URL.
+  // UNAVAILABLE if Redis cannot be reached (with the address), INVALID_ARGUMENT for a bad
+  // URL, UNAUTHENTICATED for refused credentials, FAILED_PRECONDITION for a TLS failure.
   static absl::StatusOr<std::unique_ptr<RedisConnection>> Connect(const RedisOptions& options);
   ~RedisConnection();
 
@@ -108,26 +140,29 @@ class RedisConnection {
   // UNAVAILABLE on I/O errors.
   absl::StatusOr<RedisReply> Command(std::initializer_list<absl::string_view> argv);
   absl::StatusOr<RedisReply> Command(absl::Span<const std::string> argv);
-  // All commands of `pipeline` in one round trip; replies in order, error replies kept as
-  // kError elements. UNAVAILABLE on I/O errors.
+  // All commands of `pipeline` in one round trip (per node of a cluster); replies in order,
+  // error replies kept as kError elements. UNAVAILABLE on I/O errors.
   absl::StatusOr<std::vector<RedisReply>> Execute(const Pipeline& pipeline);
   // Execute() in two halves, so one thread can have commands out on several connections at
   // once: Send() writes the pipeline, Receive() reads `count` replies (those of the commands
-  // sent, in order). After an error on either, the connection is dropped and the replies of
-  // what was sent are lost (the next call reconnects).
+  // sent, in order). On a cluster the pipeline's commands must lie on one master (one slot,
+  // as a shard's); a redirect answer comes back as it is (the slot map is updated). After an
+  // error on either, the connection is dropped and the replies of what was sent are lost.
   absl::Status Send(const Pipeline& pipeline);
   absl::StatusOr<std::vector<RedisReply>> Receive(size_t count);
+  // EVALSHA, falling back to EVAL on NOSCRIPT.
+  absl::StatusOr<RedisReply> Eval(const RedisScript& script, absl::Span<const std::string> keys,
+                                  absl::Span<const std::string> args);
+  // PING; for readiness probes.
+  absl::Status Ping();
+  // Whether this is a connection to a Redis Cluster.
+  bool cluster() const;
   // Waits up to `timeout` until at least one of `conns` has a reply to read (or its
   // connection failed, which Receive() then reports) or `wake` (a WakeSignal's, may be null)
   // was signalled. Returns the indexes of the connections that have; empty on timeout or
   // wake.
   static std::vector<size_t> WaitReadable(absl::Span<RedisConnection* const> conns,
                                           const WakeSignal* wake, absl::Duration timeout);
-  // EVALSHA, falling back to EVAL on NOSCRIPT.
-  absl::StatusOr<RedisReply> Eval(const RedisScript& script, absl::Span<const std::string> keys,
-                                  absl::Span<const std::string> args);
-  // PING; for readiness probes.
-  absl::Status Ping();
 
  private:
   class Impl;

@@ -1,12 +1,16 @@
 #include "libs/store/subscriber.h"
 
-#include <hiredis/hiredis.h>
 #include <poll.h>
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
-#include "libs/store/hiredis_ptr.h"
+#include "libs/store/internal/node_connection.h"
 
 namespace hookrelay::store {
+
+// A subscription on a connection of its own to any node (on a Redis Cluster every node
+// receives every PUBLISH).
 class Subscriber::Impl {
  public:
   Impl(RedisOptions options, std::string channel)
@@ -15,66 +19,57 @@ class Subscriber::Impl {
   absl::Status Poll(absl::Duration timeout,
                     const std::function<void(const std::string&)>& on_message,
                     const std::function<void()>& on_reconnect) {
-    if (ctx_ == nullptr) {
+    if (conn_ == nullptr || conn_->broken()) {
+      conn_.reset();
       if (absl::Status st = Subscribe(); !st.ok()) return st;
       on_reconnect();
     }
-    pollfd pfd{.fd = ctx_->fd, .events = POLLIN, .revents = 0};
-    if (::poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) <= 0) {
-      return absl::OkStatus();
-    }
-    if (redisBufferRead(ctx_.get()) != REDIS_OK) return Drop();
-    while (true) {
-      void* raw = nullptr;
-      if (redisGetReplyFromReader(ctx_.get(), &raw) != REDIS_OK) return Drop();
-      if (raw == nullptr) return absl::OkStatus();
-      ReplyPtr reply(static_cast<redisReply*>(raw));
-      // ["message", channel, payload]
-      if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
-          reply->element[0]->type == REDIS_REPLY_STRING &&
-          std::string(reply->element[0]->str, reply->element[0]->len) == "message") {
-        on_message(std::string(reply->element[2]->str, reply->element[2]->len));
+    if (const int fd = conn_->PollFd(); fd >= 0) {
+      pollfd pfd{.fd = fd, .events = POLLIN, .revents = 0};
+      if (::poll(&pfd, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) <= 0) {
+        return absl::OkStatus();
       }
     }
+    // Every message waiting, then back to poll.
+    do {
+      std::vector<RedisReply> replies;
+      if (absl::Status st = conn_->Receive(1, &replies); !st.ok()) return st;
+      const RedisReply& r = replies[0];
+      // ["message", channel, payload]
+      if (r.elements.size() == 3 && r.elements[0].str == "message") on_message(r.elements[2].str);
+    } while (conn_->PollFd() < 0 && !conn_->broken());
+    return absl::OkStatus();
   }
 
  private:
   absl::Status Subscribe() {
     auto endpoint = ParseRedisUrl(options_.url);
     if (!endpoint.ok()) return endpoint.status();
-    ContextPtr ctx(redisConnectWithTimeout(endpoint->host.c_str(), endpoint->port,
-                                           absl::ToTimeval(options_.connect_timeout)));
-    if (ctx == nullptr || ctx->err != 0) {
-      return absl::UnavailableError(
-          absl::StrCat("redis subscribe: ", ctx ? ctx->errstr : "out of memory"));
+    absl::Status last;
+    for (const std::string& address : endpoint->nodes) {
+      auto conn =
+          internal::NodeConnection::Connect(internal::NodeOptionsFor(options_, *endpoint, address));
+      if (!conn.ok()) {
+        last = conn.status();
+        continue;
+      }
+      Pipeline p;
+      p.Add({"SUBSCRIBE", channel_});
+      std::vector<RedisReply> replies;
+      last = (*conn)->Send(p.buffer());
+      if (last.ok()) last = (*conn)->Receive(1, &replies);
+      if (last.ok()) last = replies[0].ToStatus();
+      if (last.ok()) {
+        conn_ = *std::move(conn);
+        return last;
+      }
     }
-    redisSetTimeout(ctx.get(), absl::ToTimeval(options_.command_timeout));
-    if (!endpoint->password.empty()) {
-      auto* r = static_cast<redisReply*>(
-          endpoint->username.empty()
-              ? redisCommand(ctx.get(), "AUTH %s", endpoint->password.c_str())
-              : redisCommand(ctx.get(), "AUTH %s %s", endpoint->username.c_str(),
-                             endpoint->password.c_str()));
-      const bool ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
-      if (r != nullptr) freeReplyObject(r);
-      if (!ok) return absl::UnavailableError("redis subscribe: AUTH failed");
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommand(ctx.get(), "SUBSCRIBE %b", channel_.data(), channel_.size()));
-    if (r == nullptr) return absl::UnavailableError("redis subscribe: connection lost");
-    freeReplyObject(r);
-    ctx_ = std::move(ctx);
-    return absl::OkStatus();
-  }
-
-  absl::Status Drop() {
-    ctx_.reset();
-    return absl::UnavailableError("redis subscribe: connection lost");
+    return absl::Status(last.code(), absl::StrCat("redis subscribe: ", last.message()));
   }
 
   const RedisOptions options_;
   const std::string channel_;
-  ContextPtr ctx_;
+  std::unique_ptr<internal::NodeConnection> conn_;
 };
 
 Subscriber::Subscriber(RedisOptions options, std::string channel)
