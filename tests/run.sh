@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: unit, integration and e2e tests (ctest
 # labels) against a standalone redis-server, the integration and e2e tests again against a
-# single-node Redis Cluster (which refuses commands that span hash slots), the worker, queue
+# Redis Cluster of 3 masters × 1 replica (which refuses commands that span hash slots and
+# answers MOVED for another master's keys), the worker, queue
 # and http suites under ThreadSanitizer, the bounded fuzzers, then the deploy checks (which
 # build and run the container image, and bring the compose stack up, when this machine can
 # run a Docker engine). Extra arguments go to ctest (only that ctest run then happens), e.g.
@@ -9,7 +10,8 @@
 #   ./tests/run.sh --sanitize=thread     unit + integration suites under ThreadSanitizer
 #   ./tests/run.sh --sanitize=address    the same under AddressSanitizer + UBSan
 # Environment: BUILD_DIR (default build, or build-tsan / build-asan), JOBS (default: number
-# of cores), HOOKRELAY_TEST_REDIS=cluster (run the ctest runs against the cluster only).
+# of cores), HOOKRELAY_TEST_REDIS=cluster (run the ctest runs against the cluster only;
+# cluster1: a single-node cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -74,7 +76,7 @@ fi
 
 echo "==> running tests (standalone redis-server)"
 ctest --test-dir "$build" --output-on-failure -j "$jobs" || status=1
-echo "==> running the integration and e2e tests again on a single-node Redis Cluster"
+echo "==> running the integration and e2e tests again on a Redis Cluster (3 masters × 1 replica)"
 HOOKRELAY_TEST_REDIS=cluster ctest --test-dir "$build" --output-on-failure -j "$jobs" \
   -L "integration|e2e" || status=1
 sanitized_run thread -L tsan || status=1

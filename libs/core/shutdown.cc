@@ -29,4 +29,11 @@ int WaitForShutdownSignal() {
   return sig;
 }
 
+int WaitForShutdownSignalFor(absl::Duration timeout) {
+  sigset_t set = ShutdownSet();
+  const timespec ts = absl::ToTimespec(timeout);
+  const int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
 }  // namespace hookrelay::core

@@ -40,9 +40,23 @@ absl::Status FirstError(const std::vector<RedisReply>& replies) {
 
 }  // namespace
 
+absl::Status Durability::Validate() const {
+  if (min_replicas < 0 || min_replicas > 16) {
+    return absl::InvalidArgumentError("publish_min_replicas: must be in [0, 16]");
+  }
+  if (min_replicas > 0 && (timeout < absl::Milliseconds(1) || timeout > absl::Seconds(60))) {
+    return absl::InvalidArgumentError("publish_replica_timeout: must be in [1ms, 60s]");
+  }
+  return absl::OkStatus();
+}
+
 FanOut::FanOut(store::RedisPool& pool, const store::KeySchema& keys,
-               store::EventStoreOptions options)
-    : pool_(pool), keys_(keys), options_(options), armed_(static_cast<size_t>(keys.shards())) {}
+               store::EventStoreOptions options, Durability durability)
+    : pool_(pool),
+      keys_(keys),
+      options_(options),
+      durability_(durability),
+      armed_(static_cast<size_t>(keys.shards())) {}
 
 FanOut::~FanOut() {
   for (auto& shard : armed_) {
@@ -264,6 +278,10 @@ void FanOut::PrepareWrite(ShardBatch& b, absl::Time now, bool write_nothing) {
   }
   store::AddIndexUpkeep(options_, indexes, now, &p);
   p.Add({"EXEC"});
+  if (durability_.min_replicas > 0) {
+    p.Add({"WAIT", absl::StrCat(durability_.min_replicas),
+           absl::StrCat(absl::ToInt64Milliseconds(durability_.timeout))});
+  }
   AddWatchAndRead(b.rearm, &p);
 }
 
@@ -297,9 +315,20 @@ absl::Status FanOut::FinishWrite(ShardBatch& b, const std::vector<RedisReply>& r
     if (ids.is_error()) return ids.ToStatus();
     for (const RedisReply& id : ids.elements) out[d.duplicates[k]].delivery_ids.push_back(id.str);
   }
-  const RedisReply& exec = replies[replies.size() - 3];
+  const bool waited = durability_.min_replicas > 0;
+  const RedisReply& exec = replies[replies.size() - (waited ? 4 : 3)];
   if (exec.is_error()) return exec.ToStatus();
   if (absl::Status st = FirstError(exec.elements); !st.ok()) return st;
+  if (const RedisReply& wait = replies[replies.size() - 3]; waited && !exec.is_nil()) {
+    if (wait.is_error()) return wait.ToStatus();
+    if (wait.integer < durability_.min_replicas) {
+      return absl::UnavailableError(
+          absl::StrCat("publish: stored, but ", wait.integer, " of ", durability_.min_replicas,
+                       " replicas confirmed it within ", absl::FormatDuration(durability_.timeout),
+                       " (--publish_min_replicas); it may be lost if its Redis master fails now. "
+                       "Publishing again with the same idempotency_key is safe"));
+    }
+  }
   const RedisReply& versions = replies.back();
   if (versions.type != RedisReply::Type::kArray || versions.elements.size() != b.rearm.size()) {
     return absl::InternalError("redis: unexpected MGET reply");

@@ -38,6 +38,16 @@ struct PublishOutcome {
   long long current_version = 0;          // kStaleVersion
 };
 
+// How many replicas must hold a publish before it is answered: each shard's transaction is
+// followed by WAIT min_replicas timeout. Without it an acknowledged publish can be lost if
+// its master fails before replicating it (Redis replication is asynchronous).
+struct Durability {
+  int min_replicas = 0;  // 0: answer once the master has it
+  absl::Duration timeout = absl::Seconds(1);
+  // INVALID_ARGUMENT naming publish_min_replicas / publish_replica_timeout.
+  absl::Status Validate() const;
+};
+
 // Stores events and fans them out into their shard's stream.
 //
 // Publish protocol, per plan:
@@ -67,7 +77,10 @@ struct PublishOutcome {
 // calling them costs. Thread-safe.
 class FanOut {
  public:
-  FanOut(store::RedisPool& pool, const store::KeySchema& keys, store::EventStoreOptions options);
+  // With `durability.min_replicas`, plans whose write fewer replicas confirmed in time fail
+  // UNAVAILABLE (they are stored: publishing again with the same idempotency key is safe).
+  FanOut(store::RedisPool& pool, const store::KeySchema& keys, store::EventStoreOptions options,
+         Durability durability = {});
   ~FanOut();  // unwatches its connections before they go back to the pool
 
   absl::StatusOr<PublishOutcome> Publish(const PublishPlan& plan, absl::Time now);
@@ -135,6 +148,7 @@ class FanOut {
   store::RedisPool& pool_;
   const store::KeySchema& keys_;
   const store::EventStoreOptions options_;
+  const Durability durability_;
   std::mutex armed_mu_;
   std::vector<std::vector<std::unique_ptr<Armed>>> armed_;  // per shard, idle connections
 };

@@ -53,6 +53,9 @@ absl::StatusOr<bool> HasLegacyLayout(RedisConnection& conn, const KeySchema& key
     if (r.is_error()) return r.ToStatus();
     if (r.integer > 0) return true;
   }
+  // The unsharded layout spanned hash slots in one script: it never ran on a cluster (where
+  // SCAN would see one node only).
+  if (conn.cluster()) return false;
   const std::string match = absl::StrCat(p, "{*}:version");
   std::string cursor = "0";
   do {

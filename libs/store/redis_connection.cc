@@ -38,13 +38,23 @@ absl::StatusOr<bool> DetectCluster(const std::string& url, NodeConnection& conn)
     std::lock_guard<std::mutex> lock(mu);
     if (auto it = known->find(url); it != known->end()) return it->second;
   }
+  // CLUSTER SLOTS, which cluster mode needs anyway, rather than INFO: an ACL user limited
+  // to what hookrelay needs (README) may not run INFO.
   Pipeline p;
-  p.Add({"INFO", "cluster"});
+  p.Add({"CLUSTER", "SLOTS"});
   std::vector<RedisReply> replies;
   if (absl::Status st = conn.Send(p.buffer()); !st.ok()) return st;
   if (absl::Status st = conn.Receive(1, &replies); !st.ok()) return st;
-  if (replies[0].is_error()) return replies[0].ToStatus();
-  const bool cluster = absl::StrContains(replies[0].str, "cluster_enabled:1");
+  const RedisReply& r = replies[0];
+  const bool cluster = !r.is_error();
+  if (r.is_error() && !absl::StrContains(r.str, "cluster support disabled")) {
+    if (absl::StartsWith(r.str, "NOPERM")) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "redis: the ACL user may not run CLUSTER SLOTS, which tells a cluster from a "
+          "standalone Redis: grant +cluster|slots or set --redis_cluster=on|off (", r.str, ")"));
+    }
+    return r.ToStatus();
+  }
   std::lock_guard<std::mutex> lock(mu);
   (*known)[url] = cluster;
   return cluster;
@@ -349,7 +359,8 @@ absl::Status RedisConnection::Impl::RunUnits(const Pipeline& p, std::vector<Unit
                                              const std::vector<size_t>& todo,
                                              std::vector<RedisReply>* out) {
   // The node of each unit: its slot's master; a keyless unit goes with the next keyed one
-  // (a transaction's MULTI with its commands), else the last node used.
+  // (a transaction's MULTI with its commands), else with the one before it (a WAIT after an
+  // EXEC), else to the last node used.
   std::vector<std::string> node_of(units.size());
   std::string next;
   for (size_t k = todo.size(); k-- > 0;) {
@@ -358,8 +369,11 @@ absl::Status RedisConnection::Impl::RunUnits(const Pipeline& p, std::vector<Unit
     if (!address.empty()) next = address;
     node_of[todo[k]] = address;
   }
+  std::string previous;
   for (size_t u : todo) {
+    if (node_of[u].empty()) node_of[u] = previous;
     if (node_of[u].empty()) node_of[u] = last_node_.empty() ? map_->AnyNode() : last_node_;
+    previous = node_of[u];
   }
   // Per node, in the pipeline's order: its units' bytes and where their replies go.
   std::map<std::string, std::pair<std::string, std::vector<size_t>>> plan;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 
@@ -56,6 +57,11 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     return absl::UnavailableError(absl::StrCat("metrics_address: cannot listen on ", address));
   }
   self->thread_ = std::thread([s = self.get()] { s->server_->listen_after_bind(); });
+  // httplib's stop() does nothing until the server runs: a Stop() right after Start() (a
+  // process that fails to start) would otherwise leave listen() blocked and the join hung.
+  for (int i = 0; i < 5000 && !self->server_->is_running(); ++i) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
   return self;
 }
 

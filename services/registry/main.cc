@@ -10,6 +10,7 @@
 #include "libs/core/flags.h"
 #include "libs/core/shutdown.h"
 #include "libs/queue/publisher.h"
+#include "libs/store/redis_flags.h"
 #include "libs/telemetry/admin_server.h"
 #include "libs/telemetry/log.h"
 #include "services/registry/grpc_service.h"
@@ -17,7 +18,6 @@
 
 ABSL_FLAG(std::string, grpc_address, "0.0.0.0:50051", "gRPC listen address");
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9091", "/metrics, /healthz, /readyz");
-ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379", "redis://[:password@]host:port[/db]");
 ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Prefix of every Redis key");
 ABSL_FLAG(int, shards, hookrelay::store::KeySchema::kDefaultShards,
           "Shards of the Redis keyspace; the same for every registry and worker of a deployment");
@@ -41,6 +41,11 @@ ABSL_FLAG(int, inline_event_bytes,
           "travel inside their stream task (0: never)");
 static_assert(hookrelay::queue::Publisher::kMaxInlineBatch == 4,
               "--inline_event_bytes's help names the batch size");
+ABSL_FLAG(int, publish_min_replicas, 0,
+          "Answer a publish only once this many replicas hold it (Redis WAIT); 0: when its "
+          "master has it");
+ABSL_FLAG(absl::Duration, publish_replica_timeout, absl::Seconds(1),
+          "How long a publish waits for --publish_min_replicas before failing UNAVAILABLE");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace hr = hookrelay;
@@ -88,7 +93,14 @@ int main(int argc, char** argv) {
   }
 
   hr::registry::RegistryOptions o;
-  o.redis_url = absl::GetFlag(FLAGS_redis_url);
+  auto redis = hr::store::RedisOptionsFromFlags();
+  if (!redis.ok()) {
+    hr::telemetry::LogError("invalid configuration", {{"error", redis.status().ToString()}});
+    return 2;
+  }
+  o.redis = *std::move(redis);
+  o.durability.min_replicas = absl::GetFlag(FLAGS_publish_min_replicas);
+  o.durability.timeout = absl::GetFlag(FLAGS_publish_replica_timeout);
   o.key_prefix = absl::GetFlag(FLAGS_key_prefix);
   o.shards = absl::GetFlag(FLAGS_shards);
   o.limits.max_payload_bytes = absl::GetFlag(FLAGS_max_payload_bytes);
@@ -103,7 +115,9 @@ int main(int argc, char** argv) {
     hr::telemetry::LogError("invalid configuration", {{"error", registry.status().ToString()}});
     return 2;
   }
-  if (absl::Status st = (*registry)->EnsureLayout(); absl::IsFailedPrecondition(st)) {
+  // Redis not reachable yet: serve, not ready, until it is. Wrong credentials, TLS or ACL
+  // permissions, or another layout, will not fix themselves: exit with the cause.
+  if (absl::Status st = (*registry)->EnsureLayout(); !st.ok() && !absl::IsUnavailable(st)) {
     hr::telemetry::LogError("cannot start", {{"error", st.ToString()}});
     return 1;
   } else if (!st.ok()) {

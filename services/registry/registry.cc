@@ -46,11 +46,19 @@ absl::Status ValidateRef(const std::string& tenant, const std::string& id,
   return absl::OkStatus();
 }
 
+// The readiness probe's connection: `redis` with short timeouts, so a Redis that stopped
+// answering is noticed in about Registry::kReadyTimeout.
+store::RedisOptions ProbeOptions(store::RedisOptions redis) {
+  redis.connect_timeout = Registry::kReadyTimeout;
+  redis.command_timeout = Registry::kReadyTimeout;
+  return redis;
+}
+
 }  // namespace
 
 absl::Status RegistryOptions::Validate() const {
-  store::RedisOptions redis{.url = redis_url};
   if (absl::Status st = redis.Validate(); !st.ok()) return st;
+  if (absl::Status st = durability.Validate(); !st.ok()) return st;
   if (absl::Status st = store::ValidateShards(shards); !st.ok()) return st;
   if (absl::Status st = publish.Validate(); !st.ok()) return st;
   if (inline_event_bytes > queue::Publisher::kMaxInlineEventBytes) {
@@ -78,11 +86,8 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
       keys_(options_.key_prefix, options_.shards),
       // Idle connections kept for every concurrent RPC, so a busy registry reuses them
       // instead of connecting per call (the benchmark saw one connect per ~8 publishes).
-      pool_(store::RedisOptions{.url = options_.redis_url}, kPoolIdleConnections),
-      ready_pool_(store::RedisOptions{.url = options_.redis_url,
-                                      .connect_timeout = kReadyTimeout,
-                                      .command_timeout = kReadyTimeout},
-                  1),
+      pool_(options_.redis, kPoolIdleConnections),
+      ready_pool_(ProbeOptions(options_.redis), 1),
       hooks_(pool_, keys_),
       events_(pool_, keys_),
       deliveries_(pool_, keys_),
@@ -92,7 +97,7 @@ Registry::Registry(RegistryOptions options, core::Clock& clock)
         if (!fresh.ok()) return fresh.status();
         return api_keys_.PageTokenKey(*fresh);
       }),
-      fan_out_(pool_, keys_, options_.events),
+      fan_out_(pool_, keys_, options_.events, options_.durability),
       publisher_(hooks_, fan_out_, clock_, options_.inline_event_bytes),
       batcher_(publisher_, options_.publish) {}
 

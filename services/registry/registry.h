@@ -22,7 +22,9 @@
 namespace hookrelay::registry {
 
 struct RegistryOptions {
-  std::string redis_url = "redis://127.0.0.1:6379";
+  store::RedisOptions redis;
+  // How many replicas hold a publish before it is answered (queue::Durability).
+  queue::Durability durability;
   std::string key_prefix = "hookrelay:";
   // Shards of the keyspace; the same for every process of a deployment (store::KeySchema).
   int shards = store::KeySchema::kDefaultShards;

@@ -2,6 +2,7 @@
 // HOOKRELAY_<FLAG> environment variables; see README "Configuration".
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -11,12 +12,11 @@
 #include "libs/core/flags.h"
 #include "libs/core/shutdown.h"
 #include "libs/queue/migrate.h"
+#include "libs/store/redis_flags.h"
 #include "libs/telemetry/admin_server.h"
 #include "libs/telemetry/log.h"
 #include "services/worker/worker.h"
 
-ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379",
-          "redis://[[user]:password@]host:port[/db]");
 ABSL_FLAG(std::string, metrics_address, "0.0.0.0:9092", "/metrics, /healthz, /readyz");
 ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Prefix of every Redis key");
 ABSL_FLAG(int, shards, hookrelay::store::KeySchema::kDefaultShards,
@@ -49,11 +49,13 @@ namespace hr = hookrelay;
 
 namespace {
 
-hr::worker::WorkerOptions OptionsFromFlags() {
+absl::StatusOr<hr::worker::WorkerOptions> OptionsFromFlags() {
   char host[256] = "worker";
   gethostname(host, sizeof(host) - 1);
   hr::worker::WorkerOptions o;
-  o.redis.url = absl::GetFlag(FLAGS_redis_url);
+  auto redis = hr::store::RedisOptionsFromFlags();
+  if (!redis.ok()) return redis.status();
+  o.redis = *std::move(redis);
   o.key_prefix = absl::GetFlag(FLAGS_key_prefix);
   o.shards = absl::GetFlag(FLAGS_shards);
   // Unique per process, so a restarted worker reclaims what its previous life left pending.
@@ -112,7 +114,12 @@ int main(int argc, char** argv) {
     std::cerr << st.message() << "\n";
     return 2;
   }
-  hr::worker::WorkerOptions o = OptionsFromFlags();
+  auto options = OptionsFromFlags();
+  if (!options.ok()) {
+    hr::telemetry::LogError("invalid configuration", {{"error", options.status().ToString()}});
+    return 2;
+  }
+  const hr::worker::WorkerOptions& o = *options;
   if (absl::GetFlag(FLAGS_migrate_layout)) return MigrateLayout(o);
   auto registry = std::make_shared<prometheus::Registry>();
   hr::worker::WorkerMetrics metrics(*registry);
@@ -124,6 +131,19 @@ int main(int argc, char** argv) {
   auto admin = hr::telemetry::AdminServer::Start(absl::GetFlag(FLAGS_metrics_address), registry,
                                                  [&] { return (*worker)->Ready(); });
   absl::Status started = admin.ok() ? (*worker)->Start() : admin.status();
+  // Redis not reachable yet (it may start after us): keep trying. Wrong credentials, TLS or
+  // ACL permissions will not fix themselves: those end the process, with their cause.
+  for (absl::Duration wait = absl::Seconds(1); absl::IsUnavailable(started);
+       wait = std::min(2 * wait, absl::Seconds(10))) {
+    hr::telemetry::LogWarn(
+        "redis not reachable; retrying",
+        {{"error", started.ToString()}, {"retry_in", absl::FormatDuration(wait)}});
+    if (const int sig = hr::core::WaitForShutdownSignalFor(wait); sig != 0) {
+      hr::telemetry::LogInfo("shutting down", {{"signal", sig}});
+      return 0;
+    }
+    started = (*worker)->Start();
+  }
   if (!started.ok()) {
     hr::telemetry::LogError("cannot start", {{"error", started.ToString()}});
     return 1;

@@ -36,6 +36,8 @@
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "registry gRPC address");
 ABSL_FLAG(std::string, api_key, "", "API key sent as a bearer token");
 ABSL_FLAG(std::string, tenant, "bench", "tenant of the hooks and events");
+ABSL_FLAG(int, tenants, 0,
+          "0: every event is --tenant's; N: tenants <tenant>-0 .. <tenant>-(N-1), in turn");
 ABSL_FLAG(std::string, type, "bench.event", "event type");
 ABSL_FLAG(int, channels, 2, "gRPC channels (TCP connections) calls are spread over");
 ABSL_FLAG(int, concurrency, 256, "closed loop: calls kept outstanding");
@@ -123,6 +125,16 @@ class BacklogSampler {
   std::atomic<long long> max_{0}, last_{0};
   std::thread thread_;
 };
+
+// The tenants events go to (--tenant, --tenants).
+std::vector<std::string> Tenants() {
+  const std::string base = absl::GetFlag(FLAGS_tenant);
+  const int n = absl::GetFlag(FLAGS_tenants);
+  if (n <= 0) return {base};
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(absl::StrCat(base, "-", i));
+  return out;
+}
 
 class Load {
  public:
@@ -212,7 +224,7 @@ class Load {
     call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     Stub& stub = *stubs_[calls_ % stubs_.size()];
     auto fill = [&](v1::PublishEventRequest* r) {
-      r->set_tenant(tenant_);
+      r->set_tenant(tenants_[static_cast<size_t>(seq_) % tenants_.size()]);
       r->set_type(type_);
       r->set_payload(payload_.Stamp(start_ns, seq_++));
     };
@@ -293,7 +305,8 @@ class Load {
   hookrelay::bench::Payload payload_;
   // Read once: a string flag is copied under the flag's lock on every GetFlag.
   const std::string authorization_ = "Bearer " + absl::GetFlag(FLAGS_api_key);
-  const std::string tenant_ = absl::GetFlag(FLAGS_tenant), type_ = absl::GetFlag(FLAGS_type);
+  const std::vector<std::string> tenants_ = Tenants();
+  const std::string type_ = absl::GetFlag(FLAGS_type);
   std::vector<std::unique_ptr<Stub>> stubs_;
   grpc::CompletionQueue cq_;
   std::mutex mu_;  // the open loop's answer thread updates the counters below
@@ -304,17 +317,18 @@ class Load {
   std::vector<int64_t> latencies_;
 };
 
-// Creates --create_hooks webhooks (standard signing, envelope) for the tenant's events.
+// Creates --create_hooks webhooks (standard signing, envelope) for each tenant's events.
 int CreateHooks() {
   auto stub = v1::WebhookRegistry::NewStub(
       grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials()));
   const int64_t start = NowNs();
-  for (int i = 0; i < absl::GetFlag(FLAGS_create_hooks); ++i) {
+  const std::vector<std::string> tenants = Tenants();
+  for (int i = 0; i < absl::GetFlag(FLAGS_create_hooks) * static_cast<int>(tenants.size()); ++i) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_api_key));
     v1::CreateWebhookRequest req;
     v1::Webhook* h = req.mutable_webhook();
-    h->set_tenant(absl::GetFlag(FLAGS_tenant));
+    h->set_tenant(tenants[static_cast<size_t>(i) % tenants.size()]);
     h->set_url(absl::GetFlag(FLAGS_hook_url));
     h->add_event_types(absl::GetFlag(FLAGS_type));
     h->set_description(absl::StrCat("bench hook ", i));
@@ -325,7 +339,8 @@ int CreateHooks() {
       return 1;
     }
   }
-  printf("{\"hooks\":%d,\"seconds\":%.3f}\n", absl::GetFlag(FLAGS_create_hooks),
+  printf("{\"hooks\":%d,\"seconds\":%.3f}\n",
+         absl::GetFlag(FLAGS_create_hooks) * static_cast<int>(tenants.size()),
          (NowNs() - start) / 1e9);
   return 0;
 }

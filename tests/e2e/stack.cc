@@ -31,8 +31,9 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const RedisServer& redis, Op
   Process::Options reg{
       .binary = BinaryPath("services/registry/webhook-registry"),
       .args = {"--grpc_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0", "--allow_http"},
-      .env = {{"HOOKRELAY_REDIS_URL", redis.url()},
+      .env = {{"HOOKRELAY_REDIS_URL", s->RedisUrl()},
               {"HOOKRELAY_ADMIN_API_KEY", s->options_.admin_key}}};
+  reg.args.insert(reg.args.end(), s->options_.redis_args.begin(), s->options_.redis_args.end());
   reg.args.insert(reg.args.end(), s->options_.registry_args.begin(),
                   s->options_.registry_args.end());
   auto registry = Process::Start(reg);
@@ -53,7 +54,8 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Start(const RedisServer& redis, Op
 absl::StatusOr<size_t> Stack::StartWorker() {
   Process::Options w{.binary = BinaryPath("services/worker/delivery-worker"),
                      .args = {"--metrics_address=127.0.0.1:0"},
-                     .env = {{"HOOKRELAY_REDIS_URL", redis_.url()}}};
+                     .env = {{"HOOKRELAY_REDIS_URL", RedisUrl()}}};
+  w.args.insert(w.args.end(), options_.redis_args.begin(), options_.redis_args.end());
   w.args.insert(w.args.end(), options_.worker_args.begin(), options_.worker_args.end());
   auto worker = Process::Start(w);
   if (!worker.ok()) return worker.status();

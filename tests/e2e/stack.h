@@ -22,6 +22,10 @@ class Stack {
     std::string admin_key = "e2e-admin-key-0123456789";
     std::vector<std::string> registry_args;
     std::vector<std::string> worker_args = {"--allow_cidrs=127.0.0.0/8", "--allow_http"};
+    // HOOKRELAY_REDIS_URL of both services; empty: the RedisServer's url().
+    std::string redis_url;
+    // Arguments both services get (e.g. --redis_ca_file=...).
+    std::vector<std::string> redis_args;
   };
 
   static absl::StatusOr<std::unique_ptr<Stack>> Start(const RedisServer& redis, Options options);
@@ -44,6 +48,10 @@ class Stack {
 
  private:
   Stack(const RedisServer& redis, Options options) : redis_(redis), options_(std::move(options)) {}
+
+  std::string RedisUrl() const {
+    return options_.redis_url.empty() ? redis_.url() : options_.redis_url;
+  }
 
   const RedisServer& redis_;
   const Options options_;

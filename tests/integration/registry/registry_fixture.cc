@@ -21,7 +21,8 @@ absl::Status FromGrpc(const grpc::Status& status) {
 absl::StatusOr<std::unique_ptr<RegistryInstance>> RegistryInstance::Start(const Options& options) {
   std::unique_ptr<RegistryInstance> r(new RegistryInstance());
   RegistryOptions registry_options;
-  registry_options.redis_url = options.redis_url;
+  registry_options.redis.url = options.redis_url;
+  registry_options.durability = options.durability;
   registry_options.limits.allow_http = options.allow_http;
   auto registry = Registry::Create(registry_options, core::Clock::Real());
   if (!registry.ok()) return registry.status();

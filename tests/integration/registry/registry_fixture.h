@@ -49,6 +49,7 @@ class RegistryInstance {
     bool allow_http = false;  // plain http:// hook URLs (tests with a local receiver)
     absl::Duration api_key_cache_ttl = absl::Seconds(2);
     absl::Duration health_interval = absl::Milliseconds(100);
+    queue::Durability durability;  // --publish_min_replicas
   };
   static absl::StatusOr<std::unique_ptr<RegistryInstance>> Start(const Options& options);
   ~RegistryInstance();

@@ -37,6 +37,7 @@ using ::testing::Ge;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::Pair;
+using ::testing::StartsWith;
 using ::testing::StringMatchResultListener;
 
 // ---------------------------------------------------------------------------------------------
@@ -127,7 +128,8 @@ class RedisServerTest : public ::testing::Test {
 
 TEST_F(RedisServerTest, AnswersPingOnItsPort) {
   EXPECT_GT(redis_->port(), 0);
-  EXPECT_EQ(redis_->url(), absl::StrCat("redis://127.0.0.1:", redis_->port()));
+  // A cluster's URL names every node, the first one first.
+  EXPECT_THAT(redis_->url(), StartsWith(absl::StrCat("redis://127.0.0.1:", redis_->port())));
   EXPECT_GT(redis_->pid(), 0);
   EXPECT_THAT(redis_->Command({"PING"}), IsOkAndHolds("PONG"));
 }
@@ -152,9 +154,45 @@ TEST_F(RedisServerTest, CommandErrorIsInternalWithRedisMessage) {
 TEST_F(RedisServerTest, FlushAllClearsKeys) {
   ASSERT_OK(redis_->Command({"SET", "a", "1"}));
   ASSERT_OK(redis_->Command({"XADD", "hookrelay:stream", "*", "task", "x"}));
-  ASSERT_THAT(redis_->Command({"DBSIZE"}), IsOkAndHolds("2"));
+  ASSERT_THAT(redis_->Command({"EXISTS", "a"}), IsOkAndHolds("1"));
   ASSERT_OK(redis_->FlushAll());
-  EXPECT_THAT(redis_->Command({"DBSIZE"}), IsOkAndHolds("0"));
+  // On a cluster the keys lie on different masters: each is gone.
+  EXPECT_THAT(redis_->Command({"EXISTS", "a"}), IsOkAndHolds("0"));
+  EXPECT_THAT(redis_->Command({"EXISTS", "hookrelay:stream"}), IsOkAndHolds("0"));
+}
+
+// The cluster the suite runs on with HOOKRELAY_TEST_REDIS=cluster, and the chaos the cluster
+// e2e tests cause: a master killed and its replica promoted, slots moved between masters.
+TEST(RedisClusterTest, FailsOverAndMovesSlotsWithTheirKeys) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServer::Start({.masters = 3, .replicas = 1}));
+  ASSERT_OK_AND_ASSIGN(auto masters, redis->Masters());
+  ASSERT_EQ(masters.size(), 3u);
+  for (const auto& [address, slots] : masters) EXPECT_NEAR(slots, 16384 / 3, 1) << address;
+  // Every slot's key is reachable through the first node (MOVED followed).
+  for (int i = 0; i < 30; ++i) ASSERT_OK(redis->Command({"SET", absl::StrCat("k", i), "v"}));
+
+  // The master of "k0" dies; its replica serves the slot (replication is asynchronous, so
+  // the value may or may not have made it: WAIT is what makes it certain).
+  ASSERT_OK_AND_ASSIGN(std::string slot, redis->Command({"CLUSTER", "KEYSLOT", "k0"}));
+  ASSERT_OK_AND_ASSIGN(std::string victim, redis->KillMasterOf(std::stoi(slot)));
+  EXPECT_OK(redis->Command({"SET", "k0", "after"}));
+  ASSERT_OK_AND_ASSIGN(masters, redis->Masters());
+  EXPECT_EQ(masters.size(), 3u);  // the promoted replica
+  for (const auto& m : masters) EXPECT_NE(m.first, victim);
+
+  // The old master comes back as a replica; then 100 slots, keys and all, move (keys written
+  // before the kill may have died with it: replication is asynchronous).
+  ASSERT_OK(redis->StartAgain());
+  for (int i = 30; i < 60; ++i) ASSERT_OK(redis->Command({"SET", absl::StrCat("k", i), "v"}));
+  ASSERT_OK(redis->MoveSlots(std::stoi(slot), 100));
+  ASSERT_OK_AND_ASSIGN(masters, redis->Masters());
+  int total = 0;
+  for (const auto& m : masters) total += m.second;
+  EXPECT_EQ(total, 16384);
+  EXPECT_THAT(redis->Command({"GET", "k0"}), IsOkAndHolds("after"));
+  for (int i = 30; i < 60; ++i) {
+    EXPECT_THAT(redis->Command({"GET", absl::StrCat("k", i)}), IsOkAndHolds("v"));
+  }
 }
 
 TEST(RedisServerLifecycleTest, RestartWithAppendOnlyKeepsDataOnSamePort) {

@@ -70,7 +70,7 @@ class WorkerTest : public ::testing::Test {
   // one hook travel inside their task.
   void StartRegistry(size_t inline_event_bytes) {
     registry::RegistryOptions options;
-    options.redis_url = redis_->url();
+    options.redis.url = redis_->url();
     options.limits.allow_http = true;
     options.inline_event_bytes = inline_event_bytes;
     ASSERT_OK_AND_ASSIGN(registry_, registry::Registry::Create(options, clock_));
