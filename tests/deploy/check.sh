@@ -170,7 +170,7 @@ run_step "helm template (default values and ci/*-values.yaml)" helm_template
 validate_rendered() {
   # Secrets the values files reference but that the operator creates.
   node "$here/validate-manifests.mjs" --tools "$tools" --alerts deploy/prometheus/alerts.yml \
-    --external-secrets hookrelay-admin,hookrelay-redis,hookrelay-grpc-tls "$work"/rendered-*.yaml || return 1
+    --external-secrets hookrelay-admin,hookrelay-redis,hookrelay-grpc-tls,hookrelay-redis-acl,hookrelay-redis-tls "$work"/rendered-*.yaml || return 1
   # The rendered PrometheusRule must also load in Prometheus.
   local pr
   for pr in "$work"/rendered-*.yaml; do

@@ -15,7 +15,7 @@
 //      constraints select the pods of their own workload.
 //
 // usage: node validate-manifests.mjs --tools DIR [--external-secrets a,b] [--alerts FILE] FILE...
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { TypeShapes } from "./lib/tsshape.mjs";
@@ -61,12 +61,19 @@ const shapes = new TypeShapes(
 );
 
 // Flags the services define (the chart must pass no other), read from their ABSL_FLAG
-// definitions so this list cannot fall behind the code.
+// definitions so this list cannot fall behind the code: main.cc's own, and those of the shared
+// flag files it includes (e.g. libs/store/redis_flags.h -> redis_flags.cc, the --redis_* flags).
 const repoRoot = resolve(new URL(".", import.meta.url).pathname, "../..");
-const flagsOf = (main) =>
-  [...readFileSync(join(repoRoot, main), "utf8").matchAll(/ABSL_FLAG\(\s*[^,]+,\s*(\w+)\s*,/g)].map(
+const flagsIn = (file) =>
+  [...readFileSync(join(repoRoot, file), "utf8").matchAll(/ABSL_FLAG\(\s*[^,]+,\s*(\w+)\s*,/g)].map(
     (m) => m[1],
   );
+const flagsOf = (main) => {
+  const shared = [...readFileSync(join(repoRoot, main), "utf8").matchAll(/^#include "(libs\/[\w/]+_flags)\.h"/gm)]
+    .map((m) => `${m[1]}.cc`)
+    .filter((f) => existsSync(join(repoRoot, f)));
+  return [main, ...shared].flatMap(flagsIn);
+};
 const FLAGS = {
   "webhook-registry": flagsOf("services/registry/main.cc"),
   "delivery-worker": flagsOf("services/worker/main.cc"),
@@ -202,6 +209,7 @@ for (const file of files) {
           if (m && !FLAGS[bin].includes(m[1].toLowerCase())) fail(cw, `${bin} has no flag for ${e.name}`);
         }
       }
+      if (FLAGS[bin]) checkRedisSettings(cw, c);
       if (bin === "delivery-worker") {
         const drainArg = (c.args ?? []).map(String).find((a) => a.startsWith("--drain_timeout="));
         const drain = drainArg ? durationSeconds(drainArg.split("=")[1]) : 25;
@@ -232,6 +240,26 @@ for (const file of files) {
     const sa = podSpec.serviceAccountName;
     if (sa && sa !== "default" && !objects.some((o) => o.kind === "ServiceAccount" && o.metadata.name === sa)) {
       fail(where, `serviceAccountName ${sa} is not rendered`);
+    }
+  }
+
+  // The Redis password reaches the services only through a Secret: never in an argument or a
+  // literal env value (both show in `kubectl get -o yaml` and `ps`). PEM files named by the
+  // --redis_*_file flags must lie on a read-only volume mount.
+  function checkRedisSettings(cw, c) {
+    for (const a of (c.args ?? []).map(String)) {
+      if (a.startsWith("--redis_password=")) fail(cw, "Redis password in plain text (an argument); use HOOKRELAY_REDIS_PASSWORD from a secretKeyRef");
+      if (/^--redis_url=.*@/.test(a)) fail(cw, "Redis password in plain text (credentials in --redis_url); keep the URL in a Secret");
+      const file = a.match(/^--redis_(?:ca|cert|key)_file=(.+)$/)?.[1];
+      if (file && !(c.volumeMounts ?? []).some((m) => m.readOnly === true && file.startsWith(`${m.mountPath.replace(/\/$/, "")}/`))) {
+        fail(cw, `${a.split("=")[0]} ${file} is not on a read-only volume mount`);
+      }
+    }
+    for (const e of c.env ?? []) {
+      if (e.name === "HOOKRELAY_REDIS_PASSWORD" && e.value !== undefined) fail(cw, "Redis password in plain text (a literal env value); use a secretKeyRef");
+      if (e.name === "HOOKRELAY_REDIS_URL" && e.value !== undefined && /@/.test(e.value)) {
+        fail(cw, "Redis password in plain text (credentials in a literal HOOKRELAY_REDIS_URL); use a secretKeyRef");
+      }
     }
   }
 

@@ -40,6 +40,11 @@ const CASES = [
   ["registry http probe without TLS", "must use gRPC health probes", (o) => { registry(o).containers[0].readinessProbe = { httpGet: { path: "/readyz", port: "metrics" } }; }],
   ["registry gRPC liveness probe", "liveness must not use gRPC health", (o) => { registry(o).containers[0].livenessProbe = { grpc: { port: 50051 } }; }],
   ["service port typo", "is not a named container port", (o) => { find(o, "Service", "-registry").spec.ports[0].targetPort = "grcp"; }],
+  ["Redis password as an argument", "Redis password in plain text", (o) => { worker(o).containers[0].args.push("--redis_password=hunter2"); }],
+  ["Redis URL with a password in a literal env", "Redis password in plain text", (o) => {
+    registry(o).containers[0].env = registry(o).containers[0].env.map((e) => (e.name === "HOOKRELAY_REDIS_URL" ? { name: e.name, value: "redis://:hunter2@redis:6379" } : e));
+  }],
+  ["Redis CA file not mounted", "is not on a read-only volume mount", (o) => { worker(o).containers[0].args.push("--redis_ca_file=/etc/hookrelay/redis-tls/ca.crt"); }],
   ["missing secret", "neither rendered nor declared external", (o) => { worker(o).containers[0].env[0].valueFrom.secretKeyRef.name = "nope"; }],
   ["second autoscaler", "one autoscaler per Deployment", (o) => {
     const w = find(o, "Deployment", "-worker");

@@ -92,6 +92,101 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- else -}}redis-url{{- end -}}
 {{- end -}}
 
+{{/* The URL of an external Redis given as nodes: no credentials (they come as flags). */}}
+{{- define "hookrelay.externalRedisNodesUrl" -}}
+{{- $r := .Values.externalRedis -}}
+{{- printf "%s://%s" (ternary "rediss" "redis" $r.tls.enabled) (join "," $r.nodes) -}}
+{{- if $r.database }}{{ printf "/%d" (int $r.database) }}{{ end -}}
+{{- end -}}
+
+{{/*
+Redis settings of the registry and the workers, as env entries (the URL and the password) and
+as flags (everything else). The password only ever comes from a secretKeyRef.
+*/}}
+{{- define "hookrelay.redisEnv" -}}
+{{- $r := .Values.externalRedis -}}
+{{- if and (not .Values.redis.enabled) $r.nodes (not $r.url) (not $r.existingSecret) }}
+- name: HOOKRELAY_REDIS_URL
+  value: {{ include "hookrelay.externalRedisNodesUrl" . | quote }}
+{{- else }}
+- name: HOOKRELAY_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "hookrelay.redisUrlSecretName" . }}
+      key: {{ include "hookrelay.redisUrlSecretKey" . }}
+{{- end }}
+{{- if and (not .Values.redis.enabled) $r.existingPasswordSecret }}
+- name: HOOKRELAY_REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $r.existingPasswordSecret }}
+      key: {{ $r.existingPasswordSecretKey }}
+{{- end }}
+{{- end -}}
+
+{{- define "hookrelay.redisTlsDir" -}}/etc/hookrelay/redis-tls{{- end -}}
+
+{{/* True when the pods mount PEM files for the Redis TLS connection. */}}
+{{- define "hookrelay.redisTlsFiles" -}}
+{{- $t := .Values.externalRedis.tls -}}
+{{- if and (not .Values.redis.enabled) $t.enabled $t.existingSecret -}}true{{- end -}}
+{{- end -}}
+
+{{- define "hookrelay.redisArgs" -}}
+{{- if not .Values.redis.enabled }}
+{{- $r := .Values.externalRedis }}
+{{- $dir := include "hookrelay.redisTlsDir" . }}
+{{- if ne $r.cluster "auto" }}
+- {{ printf "--redis_cluster=%s" $r.cluster | quote }}
+{{- end }}
+{{- with $r.username }}
+- {{ printf "--redis_username=%s" . | quote }}
+{{- end }}
+{{- if include "hookrelay.redisTlsFiles" . }}
+{{- if $r.tls.caKey }}
+- {{ printf "--redis_ca_file=%s/ca.crt" $dir | quote }}
+{{- end }}
+{{- if $r.tls.certKey }}
+- {{ printf "--redis_cert_file=%s/tls.crt" $dir | quote }}
+- {{ printf "--redis_key_file=%s/tls.key" $dir | quote }}
+{{- end }}
+{{- end }}
+{{- if and $r.tls.enabled $r.tls.serverName }}
+- {{ printf "--redis_tls_server_name=%s" $r.tls.serverName | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "hookrelay.redisTlsVolumeMount" -}}
+{{- if include "hookrelay.redisTlsFiles" . }}
+- name: redis-tls
+  mountPath: {{ include "hookrelay.redisTlsDir" . }}
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* The Secret's keys mapped to fixed file names, so the flags never depend on key names. */}}
+{{- define "hookrelay.redisTlsVolume" -}}
+{{- if include "hookrelay.redisTlsFiles" . }}
+{{- $t := .Values.externalRedis.tls }}
+- name: redis-tls
+  secret:
+    secretName: {{ $t.existingSecret }}
+    defaultMode: 0440
+    items:
+      {{- if $t.caKey }}
+      - key: {{ $t.caKey }}
+        path: ca.crt
+      {{- end }}
+      {{- if $t.certKey }}
+      - key: {{ $t.certKey }}
+        path: tls.crt
+      - key: {{ $t.keyKey }}
+        path: tls.key
+      {{- end }}
+{{- end }}
+{{- end -}}
+
 {{- define "hookrelay.tlsSecretName" -}}
 {{- default (printf "%s-tls" (include "hookrelay.fullname" .)) .Values.tls.existingSecret -}}
 {{- end -}}
@@ -102,7 +197,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/* True when the chart must render its own Secret. */}}
 {{- define "hookrelay.needsSecret" -}}
-{{- if or (and (not .Values.auth.insecureNoAuth) (not .Values.auth.existingSecret)) .Values.redis.enabled (not .Values.externalRedis.existingSecret) -}}true{{- end -}}
+{{- if or (and (not .Values.auth.insecureNoAuth) (not .Values.auth.existingSecret)) .Values.redis.enabled (and (not .Values.externalRedis.existingSecret) .Values.externalRedis.url) -}}true{{- end -}}
 {{- end -}}
 
 {{/*
@@ -145,11 +240,22 @@ include "hookrelay.durationSeconds" "1m30s"  ->  90
 
 {{/* Checks of combinations the schema cannot express. */}}
 {{- define "hookrelay.validate" -}}
-{{- if and .Values.redis.enabled (or .Values.externalRedis.url .Values.externalRedis.existingSecret) -}}
+{{- $r := .Values.externalRedis -}}
+{{- if and .Values.redis.enabled (or $r.url $r.existingSecret $r.nodes $r.username $r.existingPasswordSecret $r.tls.enabled) -}}
 {{- fail "redis.enabled=true and externalRedis are both set: choose the bundled Redis or an external one (redis.enabled=false)" -}}
 {{- end -}}
-{{- if and (not .Values.redis.enabled) (not .Values.externalRedis.url) (not .Values.externalRedis.existingSecret) -}}
-{{- fail "redis.enabled=false needs externalRedis.url or externalRedis.existingSecret" -}}
+{{- if and (not .Values.redis.enabled) (not $r.url) (not $r.existingSecret) (not $r.nodes) -}}
+{{- fail "redis.enabled=false needs externalRedis.url, externalRedis.existingSecret or externalRedis.nodes" -}}
+{{- end -}}
+{{- include "hookrelay.validateExternalRedis" . -}}
+{{- if and .Values.redis.enabled (gt (int .Values.registry.publishMinReplicas) 0) -}}
+{{- fail (printf "registry.publishMinReplicas=%d needs an external Redis with replicas (the bundled Redis has none, so every publish would time out)" (int .Values.registry.publishMinReplicas)) -}}
+{{- end -}}
+{{- if gt (int .Values.registry.publishMinReplicas) 0 -}}
+{{- $wait := include "hookrelay.durationSeconds" .Values.registry.publishReplicaTimeout | int -}}
+{{- if or (lt $wait 1) (gt $wait 60) -}}
+{{- fail (printf "registry.publishReplicaTimeout=%s: must be between 1ms and 60s" .Values.registry.publishReplicaTimeout) -}}
+{{- end -}}
 {{- end -}}
 {{- if and .Values.tls.enabled (not .Values.tls.existingSecret) (or (not .Values.tls.cert) (not .Values.tls.key)) -}}
 {{- fail "tls.enabled=true needs tls.existingSecret, or both tls.cert and tls.key" -}}
@@ -172,6 +278,43 @@ include "hookrelay.durationSeconds" "1m30s"  ->  90
 {{- end -}}
 {{- if and .Values.auth.insecureNoAuth (or .Values.auth.adminApiKey .Values.auth.existingSecret) -}}
 {{- fail "auth.insecureNoAuth=true cannot be combined with an admin API key" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Checks of externalRedis (the schema checks each value, these their combinations). */}}
+{{- define "hookrelay.validateExternalRedis" -}}
+{{- $r := .Values.externalRedis -}}
+{{- $t := $r.tls -}}
+{{- if and $r.nodes (or $r.url $r.existingSecret) -}}
+{{- fail "externalRedis.nodes cannot be combined with externalRedis.url or externalRedis.existingSecret: say where Redis is in one way" -}}
+{{- end -}}
+{{- if and (gt (len $r.nodes) 1) (eq $r.cluster "off") -}}
+{{- fail (printf "externalRedis.nodes lists %d nodes but externalRedis.cluster=off: several nodes are the seeds of a Redis Cluster (use cluster: auto or on, or one node)" (len $r.nodes)) -}}
+{{- end -}}
+{{- if and $r.database (or (gt (len $r.nodes) 1) (eq $r.cluster "on")) -}}
+{{- fail (printf "externalRedis.database=%d: a Redis Cluster has database 0 only" (int $r.database)) -}}
+{{- end -}}
+{{- if and $r.database (not $r.nodes) -}}
+{{- fail "externalRedis.database applies to externalRedis.nodes only (put the database in the URL: redis://host:port/N)" -}}
+{{- end -}}
+{{- if not $t.enabled -}}
+{{- range $k := list "existingSecret" "certKey" "keyKey" "serverName" -}}
+{{- if get $t $k -}}
+{{- fail (printf "externalRedis.tls.%s is set but externalRedis.tls.enabled is false: turn TLS on (rediss://) or remove it" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if ne (empty $t.certKey) (empty $t.keyKey) -}}
+{{- fail "externalRedis.tls.certKey and externalRedis.tls.keyKey go together: a client certificate needs its private key" -}}
+{{- end -}}
+{{- if and $t.certKey (not $t.existingSecret) -}}
+{{- fail "externalRedis.tls.certKey needs externalRedis.tls.existingSecret (the Secret holding the client certificate and key)" -}}
+{{- end -}}
+{{- if and $t.existingSecret (not $t.caKey) (not $t.certKey) -}}
+{{- fail "externalRedis.tls.existingSecret is set but neither caKey nor certKey names a key in it" -}}
+{{- end -}}
+{{- if and $t.enabled $r.url (hasPrefix "redis://" $r.url) (not $r.existingSecret) -}}
+{{- fail "externalRedis.tls.enabled=true but externalRedis.url starts with redis://: use rediss://" -}}
 {{- end -}}
 {{- end -}}
 
@@ -217,11 +360,20 @@ namespaces selected, or in the release's namespace when the selector is empty. *
     - protocol: TCP
       port: 6379
 {{- else if $np.redisPeers }}
+{{- $ports := list (int $np.redisPort) }}
+{{- range $.Values.externalRedis.nodes }}
+{{- $ports = append $ports (regexFind "[0-9]+$" . | int) }}
+{{- end }}
+{{- range $np.redisExtraPorts }}
+{{- $ports = append $ports (int .) }}
+{{- end }}
 - to:
     {{- toYaml $np.redisPeers | nindent 4 }}
   ports:
+    {{- range $ports | uniq }}
     - protocol: TCP
-      port: {{ $np.redisPort }}
+      port: {{ . }}
+    {{- end }}
 {{- end }}
 {{- end }}
 
