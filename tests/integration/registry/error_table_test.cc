@@ -88,6 +88,7 @@ class ErrorTableTest : public RegistryTest {
   std::vector<absl::Status> TestWithoutWorker();
   std::vector<absl::Status> HooksKeptChanging();
   std::vector<absl::Status> RedisDown();
+  std::vector<absl::Status> TooFewReplicas();
 };
 
 std::vector<absl::Status> ErrorTableTest::BadField() {
@@ -210,6 +211,22 @@ std::vector<absl::Status> ErrorTableTest::HooksKeptChanging() {
   return {last};
 }
 
+// --publish_min_replicas=1 against a Redis without replicas: stored, never confirmed.
+std::vector<absl::Status> ErrorTableTest::TooFewReplicas() {
+  auto redis = testing::RedisServer::Start({.masters = 0});
+  if (!redis.ok()) return {redis.status()};
+  auto registry = RegistryInstance::Start(
+      {.redis_url = (*redis)->url(),
+       .durability = {.min_replicas = 1, .timeout = absl::Milliseconds(50)}});
+  if (!registry.ok()) return {registry.status()};
+  v1::CreateWebhookRequest create;
+  *create.mutable_webhook() = Hook("acme");
+  auto hook = CallRpc((*registry)->stub(), &Stub::CreateWebhook, create, kAdminKey);
+  if (!hook.ok()) return {hook.status()};
+  return {
+      CallRpc((*registry)->stub(), &Stub::PublishEvent, Event("acme", "x.y"), kAdminKey).status()};
+}
+
 std::vector<absl::Status> ErrorTableTest::RedisDown() {
   auto redis = testing::RedisServer::Start();
   if (!redis.ok()) return {redis.status()};
@@ -239,6 +256,7 @@ TEST_F(ErrorTableTest, EveryRowOfTheReadmeErrorTableIsTheCodeReturned) {
       {"TestWebhook", &ErrorTableTest::TestWithoutWorker},
       {"kept changing", &ErrorTableTest::HooksKeptChanging},
       {"Redis unreachable", &ErrorTableTest::RedisDown},
+      {"publish_min_replicas", &ErrorTableTest::TooFewReplicas},
   };
   const std::vector<Row> rows = ReadErrorTable();
   ASSERT_EQ(rows.size(), scenarios.size()) << "the README table and this test differ in rows";
