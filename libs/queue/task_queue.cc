@@ -107,8 +107,8 @@ absl::Status RequeueAll(store::RedisConnection& conn, const KeySchema& keys,
     if (r.ordering_key.empty()) {
       AddTask(keys, shard, r.task, &p);
     } else {
-      AddOrderedRequeue(
-          keys, {std::string(tenant), r.webhook_id, r.ordering_key, r.delivery_id}, r.task, &p);
+      AddOrderedRequeue(keys, {std::string(tenant), r.webhook_id, r.ordering_key, r.delivery_id},
+                        r.task, &p);
     }
   }
   p.Add({"EXEC"});

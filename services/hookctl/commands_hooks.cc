@@ -39,7 +39,8 @@ absl::Status DeliveryControls(const CommandContext& ctx, v1::Webhook* h,
     if (!burst.ok()) return burst.status();
     if (*rate < 0) return UsageError("--rate-limit: want a number >= 0 (0: no limit)");
     if (*rate > 0) {  // validated by the server (rate_limit.per_second, rate_limit.burst)
-      h->mutable_rate_limit()->set_per_second(static_cast<int32_t>(std::min<int64_t>(*rate, 1 << 30)));
+      h->mutable_rate_limit()->set_per_second(
+          static_cast<int32_t>(std::min<int64_t>(*rate, 1 << 30)));
       h->mutable_rate_limit()->set_burst(static_cast<int32_t>(std::min<int64_t>(*burst, 1 << 30)));
     }
     if (mask != nullptr) mask->add_paths("rate_limit");
@@ -53,8 +54,8 @@ absl::Status DeliveryControls(const CommandContext& ctx, v1::Webhook* h,
     } else if (mode == "per-key-hold") {
       h->set_ordering(v1::ORDERING_PER_KEY_HOLD_ON_FAILURE);
     } else {
-      return UsageError(absl::StrCat("--ordering: want none, per-key or per-key-hold, not \"",
-                                     mode, "\""));
+      return UsageError(
+          absl::StrCat("--ordering: want none, per-key or per-key-hold, not \"", mode, "\""));
     }
     if (mask != nullptr) mask->add_paths("ordering");
   }

@@ -83,11 +83,10 @@ void PrintWebhook(std::ostream& out, const v1::Webhook& h) {
       << Field("signing",
                EnumName(v1::SigningScheme_Name(h.signing().scheme()), "SIGNING_SCHEME_"));
   if (!h.signing().secret().empty()) out << Field("secret", h.signing().secret());
-  out << Field("rate limit",
-               h.has_rate_limit()
-                   ? absl::StrCat(h.rate_limit().per_second(), "/s, burst ",
-                                  std::max(1, h.rate_limit().burst()))
-                   : "none");
+  out << Field("rate limit", h.has_rate_limit()
+                                 ? absl::StrCat(h.rate_limit().per_second(), "/s, burst ",
+                                                std::max(1, h.rate_limit().burst()))
+                                 : "none");
   out << Field("ordering", h.ordering() == v1::ORDERING_PER_KEY ? "per key"
                            : h.ordering() == v1::ORDERING_PER_KEY_HOLD_ON_FAILURE
                                ? "per key, a failed delivery holds its key"

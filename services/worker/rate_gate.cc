@@ -53,8 +53,8 @@ std::unique_ptr<Job> RateGate::Admit(std::unique_ptr<Job> job, absl::Time now) {
     h.spec.reset();
   }
   const absl::Time resume = std::max(now, h.paused_until);
-  if (static_cast<int>(h.queue.size()) >= options_.queue_per_hook ||
-      held_ >= options_.max_held || resume - now > options_.max_hold) {
+  if (static_cast<int>(h.queue.size()) >= options_.queue_per_hook || held_ >= options_.max_held ||
+      resume - now > options_.max_hold) {
     // About when the jobs held before it will have gone.
     const absl::Duration drain = Spacing(h) * static_cast<int64_t>(h.queue.size() - h.reserved);
     return Defer(h, std::move(job), resume + drain, now);
@@ -92,8 +92,7 @@ std::vector<queue::RateRequest> RateGate::Requests(absl::Time now) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& [key, h] : hooks_) {
     const int waiting = static_cast<int>(h.queue.size()) - h.reserved;
-    if (!h.spec.has_value() || waiting <= 0 || h.asking || h.ask_at > now ||
-        h.paused_until > now) {
+    if (!h.spec.has_value() || waiting <= 0 || h.asking || h.ask_at > now || h.paused_until > now) {
       continue;
     }
     h.asking = true;
@@ -198,8 +197,8 @@ absl::Time RateGate::NextWake(absl::Time now) {
     if (h.reserved > 0) next = std::min(next, h.queue.front().send_at);
     if (static_cast<int>(h.queue.size()) > h.reserved) {
       if (!h.asking) next = std::min(next, std::max(h.ask_at, now));
-      next = std::min(next, h.queue[static_cast<size_t>(h.reserved)].job->held_at +
-                                options_.max_hold);
+      next =
+          std::min(next, h.queue[static_cast<size_t>(h.reserved)].job->held_at + options_.max_hold);
     }
   }
   return next;

@@ -75,8 +75,8 @@ void Recorder::AddJobWrites(Job& job, absl::Time now, size_t first, store::Pipel
   AddOutcomeWrites(job, now, first, p);
   if (!job.task.ordering_key().empty() && EndsDelivery(job)) {
     const v1::DeliveryTask& t = job.task;
-    queue::AddOrderedRelease(
-        keys_, {t.tenant(), t.webhook_id(), t.ordering_key(), t.delivery_id()}, p);
+    queue::AddOrderedRelease(keys_, {t.tenant(), t.webhook_id(), t.ordering_key(), t.delivery_id()},
+                             p);
   }
 }
 
@@ -84,8 +84,8 @@ bool Recorder::EndsDelivery(const Job& job) {
   // A FAILED delivery releases its key unless the hook holds keys until recovered; a
   // cancelled one (hook deleted or disabled) or one whose event expired always does: no
   // redelivery could recover it.
-  const bool holds = job.hook != nullptr &&
-                     job.hook->hook.ordering() == v1::ORDERING_PER_KEY_HOLD_ON_FAILURE;
+  const bool holds =
+      job.hook != nullptr && job.hook->hook.ordering() == v1::ORDERING_PER_KEY_HOLD_ON_FAILURE;
   switch (job.kind) {
     case Job::Kind::kHttp:
       if (!job.decision.has_value()) return false;  // handed back

@@ -231,8 +231,9 @@ TEST_F(HookctlTest, RateLimitAndOrderingAreSetShownAndRemoved) {
   run = Hookctl({"update-webhook", "--tenant", "acme", "--id", id, "--rate-limit", "50", "--burst",
                  "5", "--ordering", "per-key-hold"});
   EXPECT_EQ(run.code, 0) << run.output;
-  EXPECT_THAT(run.output, AllOf(HasSubstr("rate limit:  50/s, burst 5"),
-                                HasSubstr("ordering:    per key, a failed delivery holds its key")));
+  EXPECT_THAT(run.output,
+              AllOf(HasSubstr("rate limit:  50/s, burst 5"),
+                    HasSubstr("ordering:    per key, a failed delivery holds its key")));
   run = Hookctl({"update-webhook", "--tenant", "acme", "--id", id, "--rate-limit", "0"});
   EXPECT_THAT(run.output, HasSubstr("rate limit:  none"));
   run = Hookctl({"update-webhook", "--tenant", "acme", "--id", id, "--rate-limit", "20000"});

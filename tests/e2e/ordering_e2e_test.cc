@@ -108,9 +108,8 @@ v1::PublishEventRequest Item(const std::string& key, int seq) {
 TEST(OrderingE2eTest, EachKeyArrivesInPublishOrderThroughFailuresAndAKilledWorker) {
   ASSERT_OK_AND_ASSIGN(auto redis, RedisServer::Start());
   OrderedReceiver receiver(/*fail_every=*/3);
-  ASSERT_OK_AND_ASSIGN(auto http, HttpReceiver::Start([&](const ReceivedRequest& r) {
-                         return receiver.Handle(r);
-                       }));
+  ASSERT_OK_AND_ASSIGN(
+      auto http, HttpReceiver::Start([&](const ReceivedRequest& r) { return receiver.Handle(r); }));
   Stack::Options options;
   options.worker_args = {"--allow_cidrs=127.0.0.0/8", "--allow_http", "--visibility_timeout=3s"};
   ASSERT_OK_AND_ASSIGN(auto stack, Stack::Start(*redis, options));
@@ -154,8 +153,8 @@ struct HeadFixture {
   std::vector<std::string> delivered;  // "key/seq" of each success, in order
   Reply Handle(const ReceivedRequest& r) {
     const auto body = nlohmann::json::parse(r.body, nullptr, false);
-    const std::string item = absl::StrCat(body["data"]["key"].get<std::string>(), "/",
-                                          body["data"]["seq"].get<int>());
+    const std::string item =
+        absl::StrCat(body["data"]["key"].get<std::string>(), "/", body["data"]["seq"].get<int>());
     if (item == "a/0" && !healed) return Reply{.status = 500};
     std::lock_guard<std::mutex> lock(mu);
     delivered.push_back(item);
@@ -193,9 +192,8 @@ bool EndsFailed(Stack& stack, const std::string& id) {
 TEST(OrderingE2eTest, AFailedHeadReleasesItsKeyByDefault) {
   ASSERT_OK_AND_ASSIGN(auto redis, RedisServer::Start());
   HeadFixture f;
-  ASSERT_OK_AND_ASSIGN(auto http, HttpReceiver::Start([&](const ReceivedRequest& r) {
-                         return f.Handle(r);
-                       }));
+  ASSERT_OK_AND_ASSIGN(auto http,
+                       HttpReceiver::Start([&](const ReceivedRequest& r) { return f.Handle(r); }));
   ASSERT_OK_AND_ASSIGN(auto stack, Stack::Start(*redis));
   ASSERT_OK(CreateOrderedHook(*stack, http->Url("/"), v1::ORDERING_PER_KEY, 1).status());
   const std::string head = PublishHeads(*stack);
@@ -207,12 +205,11 @@ TEST(OrderingE2eTest, AFailedHeadReleasesItsKeyByDefault) {
 TEST(OrderingE2eTest, AHoldingHookWaitsForItsFailedHeadToBeRedelivered) {
   ASSERT_OK_AND_ASSIGN(auto redis, RedisServer::Start());
   HeadFixture f;
-  ASSERT_OK_AND_ASSIGN(auto http, HttpReceiver::Start([&](const ReceivedRequest& r) {
-                         return f.Handle(r);
-                       }));
+  ASSERT_OK_AND_ASSIGN(auto http,
+                       HttpReceiver::Start([&](const ReceivedRequest& r) { return f.Handle(r); }));
   ASSERT_OK_AND_ASSIGN(auto stack, Stack::Start(*redis));
-  ASSERT_OK(CreateOrderedHook(*stack, http->Url("/"), v1::ORDERING_PER_KEY_HOLD_ON_FAILURE, 1)
-                .status());
+  ASSERT_OK(
+      CreateOrderedHook(*stack, http->Url("/"), v1::ORDERING_PER_KEY_HOLD_ON_FAILURE, 1).status());
   const std::string head = PublishHeads(*stack);
   ASSERT_TRUE(EndsFailed(*stack, head));
   // Other keys go on; "a"/1 waits behind its failed head.

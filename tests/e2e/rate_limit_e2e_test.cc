@@ -166,11 +166,13 @@ TEST(RateLimitE2eTest, HoldsAcrossThreeWorkersWithoutSlowingOtherHooks) {
     req.set_tenant("acme");
     req.set_id(delivery_ids[i]);
     v1::Delivery d;
-    ASSERT_TRUE(WaitFor([&] {
-      d.Clear();
-      return stack->stub().GetDelivery(stack->Context().get(), req, &d).ok() &&
-             d.status() == v1::DELIVERY_STATUS_SUCCEEDED;
-    }, absl::Seconds(10)));
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          d.Clear();
+          return stack->stub().GetDelivery(stack->Context().get(), req, &d).ok() &&
+                 d.status() == v1::DELIVERY_STATUS_SUCCEEDED;
+        },
+        absl::Seconds(10)));
     EXPECT_EQ(d.attempts_size(), 1) << d.id();
   }
   double delayed = 0, waited = 0;

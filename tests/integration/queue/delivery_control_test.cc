@@ -112,7 +112,8 @@ TEST_F(DeliveryControlTest, TokensAreSharedByEveryCaller) {
 TEST_F(DeliveryControlTest, APausePushesTheNextTokenPastItsEndAndTellsEveryWorker) {
   RateLimiter limiter(keys_);
   store::Subscriber sub({.url = redis_->url()}, keys_.HookPausesChannel());
-  ASSERT_OK(sub.Poll(absl::Milliseconds(100), [](const std::string&) {}, [] {}));  // subscribed
+  ASSERT_OK(sub.Poll(
+      absl::Milliseconds(100), [](const std::string&) {}, [] {}));  // subscribed
   const absl::Time now = absl::FromUnixMillis(1700000000000);
   ASSERT_OK(limiter.Pause(*conn_, "acme", "wh_1", Ask(1).spec, absl::Seconds(2), now));
   ASSERT_OK_AND_ASSIGN(std::vector<RateGrant> g, limiter.Reserve(*conn_, {Ask(5)}));
@@ -120,8 +121,8 @@ TEST_F(DeliveryControlTest, APausePushesTheNextTokenPastItsEndAndTellsEveryWorke
   EXPECT_NEAR(absl::ToDoubleMilliseconds(g[0].next), 2000, 5);
   std::vector<std::string> messages;
   for (int i = 0; i < 20 && messages.empty(); ++i) {
-    ASSERT_OK(sub.Poll(absl::Milliseconds(100),
-                       [&](const std::string& m) { messages.push_back(m); }, [] {}));
+    ASSERT_OK(sub.Poll(
+        absl::Milliseconds(100), [&](const std::string& m) { messages.push_back(m); }, [] {}));
   }
   ASSERT_THAT(messages, ElementsAre("acme/wh_1 1700000002000"));
   auto parsed = RateLimiter::ParsePauseMessage(messages[0]);
@@ -146,7 +147,7 @@ TEST_F(DeliveryControlTest, OnlyTheHeadOfAKeyIsOutAndItsEndReleasesTheNext) {
     AddPlanTasks(keys_, keys_.ShardOf("acme"), {"t1", "t2", "t3", "x1"},
                  {Ordered("d1"), Ordered("d2"), Ordered("d3"), Ordered("dx", "order-2")}, p);
   });
-  EXPECT_THAT(Stream(), ElementsAre("t1", "x1"));  // one per key
+  EXPECT_THAT(Stream(), ElementsAre("t1", "x1"));                                // one per key
   Run([&](store::Pipeline* p) { AddOrderedRelease(keys_, Ordered("d2"), p); });  // not the head
   EXPECT_THAT(Stream(), ElementsAre("t1", "x1"));
   Run([&](store::Pipeline* p) { AddOrderedRelease(keys_, Ordered("d1"), p); });

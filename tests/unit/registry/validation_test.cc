@@ -151,18 +151,18 @@ TEST(ValidateWebhookTest, RateLimitAndOrderingAreCheckedNamingTheField) {
   hook.set_ordering(v1::ORDERING_PER_KEY_HOLD_ON_FAILURE);
   EXPECT_OK(ValidateWebhook(hook, {}, "webhook"));
   hook.mutable_rate_limit()->set_per_second(0);
-  EXPECT_THAT(ValidateWebhook(hook, {}, "webhook"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       StartsWith("webhook.rate_limit.per_second: ")));
+  EXPECT_THAT(
+      ValidateWebhook(hook, {}, "webhook"),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.rate_limit.per_second: ")));
   hook.mutable_rate_limit()->set_per_second(10001);
-  EXPECT_THAT(ValidateWebhook(hook, {}, "webhook"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       StartsWith("webhook.rate_limit.per_second: ")));
+  EXPECT_THAT(
+      ValidateWebhook(hook, {}, "webhook"),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.rate_limit.per_second: ")));
   hook.mutable_rate_limit()->set_per_second(10);
   hook.mutable_rate_limit()->set_burst(-1);
-  EXPECT_THAT(ValidateWebhook(hook, {}, "webhook"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       StartsWith("webhook.rate_limit.burst: ")));
+  EXPECT_THAT(
+      ValidateWebhook(hook, {}, "webhook"),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.rate_limit.burst: ")));
   hook = ValidHook();
   hook.set_ordering(static_cast<v1::Ordering>(7));
   EXPECT_THAT(ValidateWebhook(hook, {}, "webhook"),

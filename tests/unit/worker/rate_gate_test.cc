@@ -66,7 +66,7 @@ TEST(RateGateTest, LimitedJobsLeaveAtTheirTokensTimesInArrivalOrder) {
   ASSERT_EQ(asks.size(), 1u);
   EXPECT_EQ(asks[0].count, 4);
   EXPECT_EQ(asks[0].spec.interval, absl::Microseconds(20600));  // 1.03 s / 50
-  EXPECT_TRUE(gate.Requests(kT0).empty());  // one ask out per hook
+  EXPECT_TRUE(gate.Requests(kT0).empty());                      // one ask out per hook
   gate.Grant(asks, {Granted(3, -kMs, 20 * kMs)}, kT0);
   EXPECT_THAT(Ids(gate.TakeDue(kT0)), ::testing::ElementsAre("a"));
   EXPECT_EQ(gate.NextWake(kT0), kT0 + 19 * kMs);
@@ -154,11 +154,11 @@ TEST(RateGateTest, JobsOthersTookTheTokensFromArePutOffAfterMaxHold) {
   auto hook = Hook("wh_1", 50);
   ASSERT_EQ(gate.Admit(NewJob(hook, "a"), kT0), nullptr);
   auto asks = gate.Requests(kT0);
-  gate.Grant(asks, {queue::RateGrant{.granted = 0,
-                                     .first = absl::Seconds(2),
-                                     .interval = 20 * kMs,
-                                     .next = absl::Seconds(2)}},
-             kT0);
+  gate.Grant(
+      asks,
+      {queue::RateGrant{
+          .granted = 0, .first = absl::Seconds(2), .interval = 20 * kMs, .next = absl::Seconds(2)}},
+      kT0);
   EXPECT_EQ(gate.NextWake(kT0), kT0 + absl::Seconds(2));  // it asks again when a token frees
   EXPECT_TRUE(gate.TakeDue(kT0 + absl::Seconds(4)).empty());
   auto back = gate.TakeDue(kT0 + absl::Seconds(5));
