@@ -22,6 +22,13 @@ bool RateGate::Holds(const Job& job) {
   return hooks_.contains(job.HookKey());
 }
 
+int RateGate::Cap(const Hook& h) const {
+  if (!h.spec.has_value()) return options_.queue_per_hook;
+  const int64_t second = absl::Seconds(1) / h.spec->interval;  // a second of the hook's rate
+  return static_cast<int>(std::clamp<int64_t>(second, options_.queue_per_hook,
+                                              std::max(options_.queue_per_hook, options_.max_held)));
+}
+
 absl::Duration RateGate::Spacing(const Hook& h) const {
   return h.spec.has_value() ? h.spec->interval : kPausedSpacing;
 }
@@ -53,11 +60,12 @@ std::unique_ptr<Job> RateGate::Admit(std::unique_ptr<Job> job, absl::Time now) {
     h.spec.reset();
   }
   const absl::Time resume = std::max(now, h.paused_until);
-  if (static_cast<int>(h.queue.size()) >= options_.queue_per_hook || held_ >= options_.max_held ||
+  if (static_cast<int>(h.queue.size()) >= Cap(h) || held_ >= options_.max_held ||
       resume - now > options_.max_hold) {
-    // About when the jobs held before it will have gone.
+    // About when the jobs held before it will have gone: after the tokens reserved so far
+    // (by every worker: the last grant's next free token), one interval each.
     const absl::Duration drain = Spacing(h) * static_cast<int64_t>(h.queue.size() - h.reserved);
-    return Defer(h, std::move(job), resume + drain, now);
+    return Defer(h, std::move(job), std::max(resume, h.next_free) + drain, now);
   }
   job->held_at = now;
   h.queue.push_back(Held{std::move(job)});
@@ -120,6 +128,7 @@ void RateGate::Grant(absl::Span<const queue::RateRequest> requests,
       h.queue[static_cast<size_t>(h.reserved + k)].send_at = now + g.At(k);
     }
     h.reserved += granted;
+    h.next_free = now + g.next;
     // All granted: the next arrival asks at once. Otherwise when the next token frees.
     h.ask_at = granted >= requests[i].count ? now : now + std::max(g.next, options_.ask_every);
   }

@@ -86,12 +86,16 @@ class RateGate {
     absl::Time ask_at = absl::InfinitePast();
     absl::Time paused_until = absl::InfinitePast();
     absl::Time defer_tail = absl::InfinitePast();  // the last put-off job's due time
+    absl::Time next_free = absl::InfinitePast();   // the next token free, as of the last grant
   };
   // Puts `job` off for about the time the hook needs to reach it.
   std::unique_ptr<Job> Defer(Hook& h, std::unique_ptr<Job> job, absl::Time earliest,
                              absl::Time now);
   void TakeHookDue(Hook& h, absl::Time now, std::vector<std::unique_ptr<Job>>* out);
   absl::Duration Spacing(const Hook& h) const;
+  // The jobs the hook may hold: a second of its rate, at least queue_per_hook, at most
+  // max_held.
+  int Cap(const Hook& h) const;
 
   const Options options_;
   std::mutex mu_;

@@ -64,9 +64,8 @@ else
   RUNS=3 WRK_S=5 XADD_N1=200000 XADD_N16=1000000 DRAIN_N=200000 RSS_N=100000 BACKLOG_N=1000000
   PUB_S=6 PROBE_S=5 HOLD_S=30 LAT_S=8 PROBES=4
 fi
-# Step 7: tasks per drain, and the limited hook's rate (the limited drain takes
-# CONTROL_N / CONTROL_RATE seconds).
-CONTROL_N=20000 CONTROL_RATE=5000
+# Step 7: tasks per drain; the limited hook's rate and its drain's tasks (4 s of the rate).
+CONTROL_N=20000 CONTROL_RATE=1000 CONTROL_LIMITED_N=4000
 PREFIX=hookrelay:
 API_KEY=bench-$RANDOM$RANDOM
 T0=$(date +%s)
@@ -751,10 +750,11 @@ fanout() {
 # ---------------------------------------------------------------- 7. delivery control
 # The same drain three ways: a plain hook (the reference), an ordered hook with the events
 # spread over 1,000 ordering keys (one delivery per key out at a time: the stream holds only
-# the keys' heads), and a hook rate-limited to CONTROL_RATE/s (Redis's cost of the limit per
-# delivery: the reservation scripts, and the put-back deliveries' retry-set writes).
+# the keys' heads), and a hook rate-limited to CONTROL_RATE/s with 4 s of backlog (Redis's
+# cost of the limit per delivery: the reservation scripts, and the retry-set writes of the
+# deliveries put back beyond what the worker holds).
 control() {
-  local mode
+  local mode n
   stop_workers
   for mode in plain ordered limited; do
     step "7. delivery control: drain $CONTROL_N tasks, $mode hook"
@@ -766,9 +766,10 @@ control() {
       limited) create_hooks 1 bench --hook_rate_limit="$CONTROL_RATE" ;;
     esac
     stop registry
-    "$FILL_BIN" --redis_url="$REDIS_URL" --shards="$SHARDS" --count="$CONTROL_N" \
+    n=$([[ $mode == limited ]] && echo "$CONTROL_LIMITED_N" || echo "$CONTROL_N")
+    "$FILL_BIN" --redis_url="$REDIS_URL" --shards="$SHARDS" --count="$n" \
       $([[ $mode == ordered ]] && echo --ordering_keys=1000) >/dev/null || die "bench_fill failed"
-    drain_once "$CONTROL_N" 256
+    drain_once "$n" 256
     put "control.$mode" "$(jq -c '. + {redis_us_per_delivery: ([.redis_per_delivery[].us] | add),
       redis_calls_per_delivery: ([.redis_per_delivery[].calls] | add)}' <<<"$DRAIN_LINE")"
   done

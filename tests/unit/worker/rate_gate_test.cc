@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -104,7 +105,7 @@ TEST(RateGateTest, UnlimitedHooksPassUnlessPaused) {
 
 TEST(RateGateTest, JobsBeyondTheQueueArePutOffInOrderAtTheHooksPace) {
   RateGate gate(Small());
-  auto hook = Hook("wh_1", 10);  // one per 103 ms
+  auto hook = Hook("wh_1", 1);  // one per 1.03 s: it holds queue_per_hook (4)
   for (const char* id : {"a", "b", "c", "d"}) ASSERT_EQ(gate.Admit(NewJob(hook, id), kT0), nullptr);
   std::vector<absl::Duration> defers;
   for (const char* id : {"e", "f", "g"}) {
@@ -114,9 +115,28 @@ TEST(RateGateTest, JobsBeyondTheQueueArePutOffInOrderAtTheHooksPace) {
     EXPECT_TRUE(back->rate_deferred);
     defers.push_back(back->defer_for);
   }
-  // After the four held (412 ms), then one interval apart: they come back in order.
-  EXPECT_THAT(defers, ::testing::ElementsAre(absl::Milliseconds(412), absl::Milliseconds(515),
-                                             absl::Milliseconds(618)));
+  // After the four held (4.12 s), then one interval apart: they come back in order.
+  EXPECT_THAT(defers, ::testing::ElementsAre(absl::Milliseconds(4120), absl::Milliseconds(5150),
+                                             absl::Milliseconds(6180)));
+}
+
+TEST(RateGateTest, AFastHookHoldsASecondOfItsRateAndPutsOffAfterTheReservedTokens) {
+  RateGate gate(Small());
+  auto hook = Hook("wh_1", 50);  // 48 in 1.03 s
+  for (int i = 0; i < 48; ++i) {
+    ASSERT_EQ(gate.Admit(NewJob(hook, absl::StrCat("j", i)), kT0), nullptr) << i;
+  }
+  // Another worker holds the tokens of the next 2 s: the grant says when the next is free.
+  auto asks = gate.Requests(kT0);
+  gate.Grant(asks, {queue::RateGrant{.granted = 0,
+                                     .first = absl::Seconds(2),
+                                     .interval = absl::Microseconds(20600),
+                                     .next = absl::Seconds(2)}},
+             kT0);
+  std::unique_ptr<Job> back = gate.Admit(NewJob(hook, "late"), kT0);
+  ASSERT_NE(back, nullptr);
+  // After the others' tokens (2 s), then the 48 held here.
+  EXPECT_EQ(back->defer_for, absl::Seconds(2) + 48 * absl::Microseconds(20600));
 }
 
 TEST(RateGateTest, APauseDropsHeldTokensSoTheyDoNotAllGoAtItsEnd) {
