@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/queue/retry_policy.h"
 #include "libs/store/batch_fetch.h"
+#include "libs/telemetry/log.h"
 
 namespace hookrelay::worker {
 
@@ -19,7 +20,7 @@ absl::Status DispatcherOptions::Validate() const {
   }
   if (max_reclaims < 0) return absl::InvalidArgumentError("max_reclaims: must be >= 0");
   if (gate.queue_per_hook < 1) {
-    return absl::InvalidArgumentError("rate_limit_queue_per_hook: must be positive");
+    return absl::InvalidArgumentError("gate.queue_per_hook: must be positive");
   }
   return absl::OkStatus();
 }
@@ -190,6 +191,11 @@ void Dispatcher::PauseIfAsked(const Job& job, const std::string& key) {
                                  : queue::kDefaultMaxRetryAfter;
   const absl::Duration pause = std::min(*wait, cap);
   if (!gate_.Pause(key, now + pause)) return;
+  telemetry::LogInfo("receiver asked to slow down: hook paused on every worker",
+                     {{"tenant", job.task.tenant()},
+                      {"webhook_id", job.task.webhook_id()},
+                      {"status", r.status},
+                      {"pause_ms", static_cast<long long>(absl::ToInt64Milliseconds(pause))}});
   PauseNotice notice{job.task.tenant(), job.task.webhook_id(), std::nullopt, pause};
   if (hook.has_rate_limit()) notice.spec = queue::RateSpec::Of(hook.rate_limit());
   std::lock_guard<std::mutex> lock(pauses_mu_);

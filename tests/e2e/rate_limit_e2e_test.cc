@@ -225,6 +225,9 @@ TEST(RateLimitE2eTest, RetryAfterPausesTheHookOnEveryWorker) {
   EXPECT_EQ(during, 0);
   EXPECT_GE(resumed - paused, absl::Milliseconds(1900));
   EXPECT_LE(resumed - paused, absl::Milliseconds(2600));
+  // The worker that got the 429 says so in its log.
+  EXPECT_THAT(stack->worker(0).Output() + stack->worker(1).Output() + stack->worker(2).Output(),
+              ::testing::HasSubstr("receiver asked to slow down"));
   // Every worker held some of the hook's deliveries for the pause.
   for (size_t w = 0; w < 3; ++w) {
     EXPECT_GE(WorkerCounter(*stack, w, "hookrelay_worker_rate_limited_total"), 1) << "worker " << w;
