@@ -259,6 +259,18 @@ band(7, [
     targets: [[`sum(${rate("hookrelay_worker_reclaimed_total")})`, "reclaimed"]],
   },
 ]);
+band(7, [
+  {
+    w: 12, title: "Deliveries held by rate limits and pauses", unit: "ops",
+    description: "Times per second a delivery waited, or was put back on the retry set, for its hook's rate limit or a receiver's Retry-After pause (not attempts).",
+    targets: [[`sum(${rate("hookrelay_worker_rate_limited_total")})`, "held"]],
+  },
+  {
+    w: 12, title: "Time waiting for rate limits and pauses", unit: "short",
+    description: "Seconds of waiting per second (deliveries waiting at once, on average) for hooks' rate limits and receivers' Retry-After pauses.",
+    targets: [[`sum(${rate("hookrelay_worker_rate_limit_wait_seconds_total")})`, "waiting"]],
+  },
+]);
 
 // ------------------------------------------------------------------------- latency
 row("Latency");

@@ -274,7 +274,7 @@ void FanOut::PrepareWrite(ShardBatch& b, absl::Time now, bool write_nothing) {
     const PublishPlan& plan = *b.plans[i];
     store::AddPublishWrites(keys_, options_, {plan.event, plan.fingerprint, plan.test},
                             plan.deliveries, now, &indexes, &p);
-    for (const std::string& task : plan.tasks) AddTask(keys_, b.shard, task, &p);
+    AddPlanTasks(keys_, b.shard, plan.tasks, plan.ordered, &p);
   }
   store::AddIndexUpkeep(options_, indexes, now, &p);
   p.Add({"EXEC"});

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "hookrelay/v1/resources.pb.h"
+#include "libs/queue/ordered.h"
 #include "libs/store/event_store.h"
 #include "libs/store/keys.h"
 #include "libs/store/redis_pool.h"
@@ -22,6 +23,9 @@ struct PublishPlan {
   long long expected_version = 0;
   std::vector<store::NewDelivery> deliveries;
   std::vector<std::string> tasks;  // tasks[i]: serialized DeliveryTask of deliveries[i]
+  // Empty when no delivery is ordered; else ordered[i].ordering_key is set when tasks[i]
+  // joins its (hook, key)'s queue (queue::AddOrderedTask) rather than the stream.
+  std::vector<OrderedTask> ordered;
   // What makes two requests with the same idempotency key the same request (see
   // RequestFingerprint); stored beside the key. Empty: not compared.
   std::string fingerprint;

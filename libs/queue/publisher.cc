@@ -62,6 +62,10 @@ std::string RequestFingerprint(const v1::PublishEventRequest& req) {
   } else {
     absl::StrAppend(&tail, "@-");
   }
+  // Only when set: fingerprints stored before ordering keys existed stay valid.
+  if (!req.ordering_key().empty()) {
+    absl::StrAppend(&tail, "#", req.ordering_key().size(), ":", req.ordering_key());
+  }
   const signing::HmacDigest mac =
       signing::ComputeHmac(signing::HmacAlgorithm::kSha256, "hookrelay publish fingerprint v1",
                            {head, req.payload(), tail});
@@ -103,6 +107,7 @@ absl::StatusOr<PublishPlan> Publisher::Plan(const v1::PublishEventRequest& req, 
   *e.mutable_occurred_at() = req.has_occurred_at() ? req.occurred_at() : ToProto(now);
   e.set_idempotency_key(req.idempotency_key());
   *e.mutable_publish_time() = ToProto(now);
+  e.set_ordering_key(req.ordering_key());
   if (!req.idempotency_key().empty()) plan.fingerprint = RequestFingerprint(req);
   plan.test = only != nullptr;
   v1::DeliveryTask task;
@@ -112,21 +117,30 @@ absl::StatusOr<PublishPlan> Publisher::Plan(const v1::PublishEventRequest& req, 
   task.set_published_at_ms(absl::ToUnixMillis(now));
   task.set_test(only != nullptr);
   task.set_hooks_version(plan.expected_version);
+  std::vector<bool> ordered;  // of each delivery: its hook delivers in order
   for (const v1::Webhook& hook : (*snapshot)->hooks) {
     if (only != nullptr ? hook.id() != *only
                         : !match::HookMatches(hook, req.type(), req.attributes())) {
       continue;
     }
     plan.deliveries.push_back({core::NewId(core::kDeliveryIdPrefix, now), hook.id()});
+    ordered.push_back(hook.ordering() != v1::ORDERING_UNSPECIFIED);
   }
   if (plan.deliveries.size() == 1 && batch <= kMaxInlineBatch &&
       e.ByteSizeLong() <= inline_event_bytes_) {
     *task.mutable_event() = e;
   }
   plan.tasks.reserve(plan.deliveries.size());
-  for (const store::NewDelivery& d : plan.deliveries) {
+  for (size_t i = 0; i < plan.deliveries.size(); ++i) {
+    const store::NewDelivery& d = plan.deliveries[i];
     task.set_delivery_id(d.delivery_id);
     task.set_webhook_id(d.hook_id);
+    task.clear_ordering_key();
+    if (!req.ordering_key().empty() && ordered[i]) {
+      task.set_ordering_key(req.ordering_key());
+      plan.ordered.resize(plan.deliveries.size());
+      plan.ordered[i] = OrderedTask{req.tenant(), d.hook_id, req.ordering_key(), d.delivery_id};
+    }
     plan.tasks.push_back(task.SerializeAsString());
   }
   return plan;

@@ -16,10 +16,10 @@
 namespace hookrelay::queue {
 
 // What makes two publishes with the same idempotency key "the same request": the tenant, the
-// type, the payload's bytes, the attributes (as a map: their order does not matter) and
-// occurred_at (whether set, and its value). Returns 32 hex digits (128 bits of HMAC-SHA256
-// under a fixed label over a length-framed encoding of those), stable across processes and
-// versions: it is stored beside the key.
+// type, the payload's bytes, the attributes (as a map: their order does not matter),
+// occurred_at (whether set, and its value) and the ordering key (when set). Returns 32 hex
+// digits (128 bits of HMAC-SHA256 under a fixed label over a length-framed encoding of those),
+// stable across processes and versions: it is stored beside the key.
 std::string RequestFingerprint(const v1::PublishEventRequest& req);
 
 // The in-memory index of each tenant's hooks that publishes match against, tagged with the

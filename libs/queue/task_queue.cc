@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/queue/ordered.h"
 #include "libs/store/delivery_store.h"
 
 namespace hookrelay::queue {
@@ -103,7 +104,12 @@ absl::Status RequeueAll(store::RedisConnection& conn, const KeySchema& keys,
   p.Add({"MULTI"});
   for (const Requeue& r : items) {
     store::AddRequeuedStatus(keys, tenant, r.delivery_id, now, &p);
-    AddTask(keys, shard, r.task, &p);
+    if (r.ordering_key.empty()) {
+      AddTask(keys, shard, r.task, &p);
+    } else {
+      AddOrderedRequeue(keys, {std::string(tenant), r.webhook_id, r.ordering_key, r.delivery_id},
+                        r.task, &p);
+    }
   }
   p.Add({"EXEC"});
   auto replies = conn.Execute(p);

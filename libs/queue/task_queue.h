@@ -44,6 +44,10 @@ void AddRetry(const store::KeySchema& keys, int shard, absl::Time due, absl::str
 struct Requeue {
   std::string delivery_id;
   std::string task;
+  // Set for a delivery of an ordered hook with an ordering key: it goes back through its
+  // key's queue (queue::AddOrderedRequeue) rather than straight to the stream.
+  std::string webhook_id;
+  std::string ordering_key;
 };
 // Re-enqueues all of `items`, deliveries of `tenant`, in one MULTI/EXEC.
 absl::Status RequeueAll(store::RedisConnection& conn, const store::KeySchema& keys,

@@ -24,6 +24,10 @@ namespace hookrelay::store {
 //   <p>{T}:t:<t>:hook:<id>:dlvs     ZSET    delivery ids of a hook by creation ms
 //   <p>{T}:t:<t>:hook:<id>:health   HASH    fails (consecutive failed deliveries), ok (last
 //                                           success ms), since (first failure since, ms)
+//   <p>{T}:t:<t>:hook:<id>:rate     STRING  rate limit state: the GCRA theoretical arrival
+//                                           time, µs on Redis's clock (TTL: until it passes)
+//   <p>{T}:t:<t>:hook:<id>:ord:<k>  LIST    ordered delivery queue of ordering key k: "<delivery
+//                                           id> <task>"; the head is the one out (others wait)
 //   <p>{T}:t:<t>:evt:<id>           STRING  serialized hookrelay.v1.Event   (retention TTL)
 //   <p>{T}:t:<t>:evt:<id>:dlvs      LIST    delivery ids of the event       (retention TTL)
 //   <p>{T}:t:<t>:idem:<key>         STRING  first event id for an idempotency key (24 h TTL+)
@@ -41,6 +45,8 @@ namespace hookrelay::store {
 //   <p>{keys}:apikeys               HASH    key id → digest
 //   <p>pagetoken:key                STRING  the key signing the registry's page tokens
 //   <p>hooks:changed                CHANNEL pub/sub: "<tenant>" when its hooks change
+//   <p>hooks:paused                 CHANNEL pub/sub: "<tenant>/<hook id> <until unix ms>" when
+//                                           a receiver asked to slow down (429 Retry-After)
 class KeySchema {
  public:
   static constexpr int kDefaultShards = 16;
@@ -68,6 +74,13 @@ class KeySchema {
   }
   std::string HookDeliveries(absl::string_view t, absl::string_view hook_id) const {
     return Tenant(t, "hook:", hook_id, ":dlvs");
+  }
+  std::string HookRate(absl::string_view t, absl::string_view hook_id) const {
+    return Tenant(t, "hook:", hook_id, ":rate");
+  }
+  std::string OrderQueue(absl::string_view t, absl::string_view hook_id,
+                         absl::string_view ordering_key) const {
+    return Tenant(t, "hook:", hook_id, ":ord:", ordering_key);
   }
   std::string Event(absl::string_view t, absl::string_view id) const {
     return Tenant(t, "evt:", id);
@@ -103,6 +116,7 @@ class KeySchema {
   }
   std::string ApiKeys() const { return absl::StrCat(prefix_, "{keys}:apikeys"); }
   std::string HooksChangedChannel() const { return absl::StrCat(prefix_, "hooks:changed"); }
+  std::string HookPausesChannel() const { return absl::StrCat(prefix_, "hooks:paused"); }
 
   // The consumer group of the workers on every shard's stream.
   static constexpr absl::string_view kGroup = "workers";

@@ -38,6 +38,13 @@ const std::vector<OptionSpec>& CommandOptions() {
       {"status", "STATUS", "pending, succeeded, retry_scheduled, failed or cancelled"},
       {"since", "TIME", "only deliveries created at or after this RFC 3339 time"},
       {"role", "ROLE", "admin, tenant or publisher (default tenant)"},
+      {"rate-limit", "N",
+       "at most N requests per second to the hook, across all workers (0: no limit)"},
+      {"burst", "N", "with --rate-limit: requests that may go at once (default 1)"},
+      {"ordering", "MODE",
+       "none, per-key (a failed delivery releases its key) or per-key-hold (it holds the "
+       "key until redelivered)"},
+      {"ordering-key", "KEY", "ordered hooks get the events of one key one at a time, in order"},
   };
   return *options;
 }
@@ -47,7 +54,7 @@ const std::vector<CommandSpec>& Commands() {
       {"create-webhook",
        "Create a webhook; shows its signing secret, only this once",
        {"url"},
-       {"tenant", "event-types", "description"},
+       {"tenant", "event-types", "description", "rate-limit", "burst", "ordering"},
        "hookctl create-webhook --tenant acme --url https://example.com/hooks --event-types "
        "'review.*'",
        CreateWebhook},
@@ -64,9 +71,10 @@ const std::vector<CommandSpec>& Commands() {
        "hookctl list-webhooks --tenant acme --enabled false",
        ListWebhooks},
       {"update-webhook",
-       "Change a webhook's URL, event types, description or enabled flag",
+       "Change a webhook's URL, event types, description, enabled flag, rate limit or ordering",
        {"id"},
-       {"tenant", "url", "event-types", "description", "enabled"},
+       {"tenant", "url", "event-types", "description", "enabled", "rate-limit", "burst",
+        "ordering"},
        "hookctl update-webhook --tenant acme --id wh_01JEX4MP1E0000000000000000 --enabled true",
        UpdateWebhook},
       {"delete-webhook",
@@ -91,7 +99,8 @@ const std::vector<CommandSpec>& Commands() {
       {"publish",
        "Publish an event to every webhook it matches",
        {"type"},
-       {"tenant", "payload", "payload-file", "attributes", "idempotency-key", "occurred-at"},
+       {"tenant", "payload", "payload-file", "attributes", "idempotency-key", "occurred-at",
+        "ordering-key"},
        "echo '{\"review\":{\"id\":42}}' | hookctl publish --tenant acme --type review.created "
        "--payload-file -",
        Publish},

@@ -41,6 +41,7 @@ absl::Status Publish(CommandContext& ctx) {
   if (!payload.ok()) return payload.status();
   req.set_payload(*payload);
   req.set_idempotency_key(Opt(ctx, "idempotency-key"));
+  req.set_ordering_key(Opt(ctx, "ordering-key"));
   if (absl::Status st = MapOpt(ctx, "attributes", req.mutable_attributes()); !st.ok()) return st;
   if (Has(ctx, "occurred-at")) {
     auto at = TimeOpt(ctx, "occurred-at");

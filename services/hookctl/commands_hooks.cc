@@ -1,4 +1,6 @@
 // hookctl: the webhook commands.
+#include <algorithm>
+
 #include "services/hookctl/command_util.h"
 #include "services/hookctl/commands.h"
 #include "services/hookctl/output.h"
@@ -24,6 +26,42 @@ void ShowTest(const CommandContext& ctx, const v1::TestWebhookResponse& r) {
   PrintAttempt(*ctx.out, r.attempt());
 }
 
+// --rate-limit, --burst and --ordering into `h`, adding their paths to `mask` (if any).
+absl::Status DeliveryControls(const CommandContext& ctx, v1::Webhook* h,
+                              google::protobuf::FieldMask* mask) {
+  if (Has(ctx, "burst") && !Has(ctx, "rate-limit")) {
+    return UsageError("--burst: give it with --rate-limit");
+  }
+  if (Has(ctx, "rate-limit")) {
+    absl::StatusOr<int64_t> rate = IntOpt(ctx, "rate-limit", 0);
+    if (!rate.ok()) return rate.status();
+    absl::StatusOr<int64_t> burst = IntOpt(ctx, "burst", 0);
+    if (!burst.ok()) return burst.status();
+    if (*rate < 0) return UsageError("--rate-limit: want a number >= 0 (0: no limit)");
+    if (*rate > 0) {  // validated by the server (rate_limit.per_second, rate_limit.burst)
+      h->mutable_rate_limit()->set_per_second(
+          static_cast<int32_t>(std::min<int64_t>(*rate, 1 << 30)));
+      h->mutable_rate_limit()->set_burst(static_cast<int32_t>(std::min<int64_t>(*burst, 1 << 30)));
+    }
+    if (mask != nullptr) mask->add_paths("rate_limit");
+  }
+  if (Has(ctx, "ordering")) {
+    const std::string mode = Opt(ctx, "ordering");
+    if (mode == "none") {
+      h->set_ordering(v1::ORDERING_UNSPECIFIED);
+    } else if (mode == "per-key") {
+      h->set_ordering(v1::ORDERING_PER_KEY);
+    } else if (mode == "per-key-hold") {
+      h->set_ordering(v1::ORDERING_PER_KEY_HOLD_ON_FAILURE);
+    } else {
+      return UsageError(
+          absl::StrCat("--ordering: want none, per-key or per-key-hold, not \"", mode, "\""));
+    }
+    if (mask != nullptr) mask->add_paths("ordering");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CreateWebhook(CommandContext& ctx) {
@@ -34,6 +72,7 @@ absl::Status CreateWebhook(CommandContext& ctx) {
   for (std::string& t : ListOpt(ctx, "event-types")) h->add_event_types(std::move(t));
   if (h->event_types().empty()) h->add_event_types("*");
   h->set_description(Opt(ctx, "description"));
+  if (absl::Status st = DeliveryControls(ctx, h, nullptr); !st.ok()) return st;
   return CallAndShow(ctx, "CreateWebhook", &Stub::CreateWebhook, req, &ShowHookWithSecret);
 }
 
@@ -83,9 +122,11 @@ absl::Status UpdateWebhook(CommandContext& ctx) {
     for (std::string& t : ListOpt(ctx, "event-types")) h->add_event_types(std::move(t));
     mask->add_paths("event_types");
   }
+  if (absl::Status st = DeliveryControls(ctx, h, mask); !st.ok()) return st;
   if (mask->paths().empty()) {
     return UsageError(
-        "update-webhook: give at least one of --url, --event-types, --description, --enabled");
+        "update-webhook: give at least one of --url, --event-types, --description, --enabled, "
+        "--rate-limit, --ordering");
   }
   return CallAndShow(ctx, "UpdateWebhook", &Stub::UpdateWebhook, req, &ShowHook);
 }

@@ -1,5 +1,7 @@
 #include "services/hookctl/output.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -81,6 +83,14 @@ void PrintWebhook(std::ostream& out, const v1::Webhook& h) {
       << Field("signing",
                EnumName(v1::SigningScheme_Name(h.signing().scheme()), "SIGNING_SCHEME_"));
   if (!h.signing().secret().empty()) out << Field("secret", h.signing().secret());
+  out << Field("rate limit", h.has_rate_limit()
+                                 ? absl::StrCat(h.rate_limit().per_second(), "/s, burst ",
+                                                std::max(1, h.rate_limit().burst()))
+                                 : "none");
+  out << Field("ordering", h.ordering() == v1::ORDERING_PER_KEY ? "per key"
+                           : h.ordering() == v1::ORDERING_PER_KEY_HOLD_ON_FAILURE
+                               ? "per key, a failed delivery holds its key"
+                               : "none");
   if (!h.description().empty()) out << Field("description", h.description());
   out << Field("created", FormatTime(h.create_time()))
       << Field("updated", FormatTime(h.update_time()));
@@ -101,6 +111,7 @@ void PrintEvent(std::ostream& out, const v1::Event& e) {
       << Field("occurred", FormatTime(e.occurred_at()))
       << Field("published", FormatTime(e.publish_time()));
   if (!e.idempotency_key().empty()) out << Field("idem. key", e.idempotency_key());
+  if (!e.ordering_key().empty()) out << Field("order key", e.ordering_key());
   for (const auto& [k, v] : e.attributes()) out << Field(absl::StrCat("attr ", k), v);
   out << Field("payload", e.payload());
 }

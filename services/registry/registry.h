@@ -123,7 +123,10 @@ class Registry {
   // The hook `id` of `tenant`, its reference checked as ValidateHookRef does.
   absl::StatusOr<v1::Webhook> LoadForUpdate(const std::string& tenant, const std::string& id,
                                             absl::string_view parent = "");
+  // `hook`: the deliveries' webhook; when it delivers in order, each delivery of an event
+  // with an ordering key goes back through its key's queue (queue::AddOrderedRequeue).
   absl::StatusOr<std::vector<queue::Requeue>> PlanRequeue(const std::string& tenant,
+                                                          const v1::Webhook& hook,
                                                           const std::vector<v1::Delivery>& ds);
   absl::Status RequeueAll(const std::string& tenant, const std::vector<queue::Requeue>& items);
 

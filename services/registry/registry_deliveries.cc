@@ -1,4 +1,6 @@
 // Registry: delivery history, redelivery, recovery and test sends.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
@@ -61,10 +63,20 @@ absl::Status Registry::RequeueAll(const std::string& tenant,
 }
 
 absl::StatusOr<std::vector<queue::Requeue>> Registry::PlanRequeue(
-    const std::string& tenant, const std::vector<v1::Delivery>& ds) {
+    const std::string& tenant, const v1::Webhook& hook, const std::vector<v1::Delivery>& ds) {
   const absl::Time now = clock_.Now();
+  const bool ordered = hook.ordering() != v1::ORDERING_UNSPECIFIED;
   std::vector<queue::Requeue> out;
   for (const v1::Delivery& d : ds) {
+    std::string ordering_key;
+    if (ordered) {  // one read per delivery: ordered hooks only (RecoverWebhook is rare)
+      auto event = events_.Get(tenant, d.event_id());
+      if (event.ok()) {
+        ordering_key = event->ordering_key();
+      } else if (!absl::IsNotFound(event.status())) {
+        return event.status();
+      }
+    }
     v1::DeliveryTask task;
     task.set_delivery_id(d.id());
     task.set_tenant(tenant);
@@ -74,7 +86,8 @@ absl::StatusOr<std::vector<queue::Requeue>> Registry::PlanRequeue(
     task.set_published_at_ms(absl::ToUnixMillis(now));
     task.set_manual(true);
     task.set_test(d.test());  // a test ping sent again is still never retried
-    out.push_back({d.id(), task.SerializeAsString()});
+    task.set_ordering_key(ordering_key);
+    out.push_back({d.id(), task.SerializeAsString(), d.webhook_id(), ordering_key});
   }
   return out;
 }
@@ -83,14 +96,15 @@ absl::StatusOr<v1::Delivery> Registry::RedeliverDelivery(const std::string& tena
                                                          const std::string& id) {
   auto d = GetDelivery(tenant, id);
   if (!d.ok()) return d.status();
-  if (auto hook = hooks_.Get(tenant, d->webhook_id()); !hook.ok()) {
+  auto hook = hooks_.Get(tenant, d->webhook_id());
+  if (!hook.ok()) {
     return absl::FailedPreconditionError(absl::StrCat("delivery ", id, ": its webhook is gone"));
   }
   if (auto event = events_.Get(tenant, d->event_id()); !event.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("delivery ", id, ": its event is past retention"));
   }
-  auto requeue = PlanRequeue(tenant, {*d});
+  auto requeue = PlanRequeue(tenant, *hook, {*d});
   if (!requeue.ok()) return requeue.status();
   if (absl::Status st = RequeueAll(tenant, *requeue); !st.ok()) return st;
   d->set_status(v1::DELIVERY_STATUS_PENDING);
@@ -117,7 +131,12 @@ absl::StatusOr<v1::RecoverWebhookResponse> Registry::RecoverWebhook(
     }
     q.after = std::move(page.next_cursor);
   } while (!q.after.empty() && failed.size() < kMaxRecover);
-  auto requeue = PlanRequeue(req.tenant(), failed);
+  if (hook->ordering() != v1::ORDERING_UNSPECIFIED) {
+    // In publish order (ids sort by creation time), so each key's queue gets them in order.
+    std::sort(failed.begin(), failed.end(),
+              [](const v1::Delivery& a, const v1::Delivery& b) { return a.id() < b.id(); });
+  }
+  auto requeue = PlanRequeue(req.tenant(), *hook, failed);
   if (!requeue.ok()) return requeue.status();
   if (absl::Status st = RequeueAll(req.tenant(), *requeue); !st.ok()) {
     return st;

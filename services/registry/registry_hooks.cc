@@ -66,6 +66,17 @@ const std::vector<Updatable>& UpdatablePaths() {
        [](const W& h) { return !h.user_agent().empty(); }},
       {"content_type", [](const W& f, W* t) { t->set_content_type(f.content_type()); },
        [](const W& h) { return !h.content_type().empty(); }},
+      {"rate_limit",  // in the mask without a value: the limit is removed
+       [](const W& f, W* t) {
+         if (f.has_rate_limit()) {
+           *t->mutable_rate_limit() = f.rate_limit();
+         } else {
+           t->clear_rate_limit();
+         }
+       },
+       [](const W& h) { return h.has_rate_limit(); }},
+      {"ordering", [](const W& f, W* t) { t->set_ordering(f.ordering()); },
+       [](const W& h) { return h.ordering() != v1::ORDERING_UNSPECIFIED; }},
       {"signing.timestamp_source",
        [](const W& f, W* t) {
          t->mutable_signing()->set_timestamp_source(f.signing().timestamp_source());

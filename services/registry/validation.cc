@@ -9,6 +9,7 @@
 #include "libs/http/sender.h"
 #include "libs/http/target.h"
 #include "libs/match/matcher.h"
+#include "libs/queue/rate_limiter.h"
 #include "libs/queue/retry_policy.h"
 #include "libs/render/renderer.h"
 #include "libs/signing/request_signer.h"
@@ -155,6 +156,13 @@ absl::Status ValidateMisc(const v1::Webhook& hook, const Limits& limits, absl::s
   if (!v1::PayloadFormat_IsValid(hook.payload_format())) {
     return Invalid(Path(field, "payload_format"), "unknown format");
   }
+  if (!v1::Ordering_IsValid(hook.ordering())) {
+    return Invalid(Path(field, "ordering"), "unknown ordering");
+  }
+  if (hook.has_rate_limit()) {
+    absl::Status st = queue::ValidateRateLimit(hook.rate_limit(), Path(field, "rate_limit"));
+    if (!st.ok()) return st;
+  }
   return queue::ValidateRetryPolicy(hook.retry_policy(), Path(field, "retry_policy"));
 }
 
@@ -254,6 +262,9 @@ absl::Status ValidatePublish(const v1::PublishEventRequest& req, const Limits& l
   }
   if (req.idempotency_key().size() > 256 || HasControlChars(req.idempotency_key())) {
     return Invalid(Path(field, "idempotency_key"), "at most 256 printable characters");
+  }
+  if (req.ordering_key().size() > 256 || HasControlChars(req.ordering_key())) {
+    return Invalid(Path(field, "ordering_key"), "at most 256 printable characters");
   }
   if (req.has_occurred_at() && (req.occurred_at().seconds() < 0 || req.occurred_at().nanos() < 0 ||
                                 req.occurred_at().nanos() > 999999999)) {

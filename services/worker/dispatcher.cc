@@ -1,7 +1,11 @@
 #include "services/worker/dispatcher.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
+#include "libs/queue/retry_policy.h"
 #include "libs/store/batch_fetch.h"
+#include "libs/telemetry/log.h"
 
 namespace hookrelay::worker {
 
@@ -15,6 +19,9 @@ absl::Status DispatcherOptions::Validate() const {
     return absl::InvalidArgumentError("stalled_hook_after: must be positive");
   }
   if (max_reclaims < 0) return absl::InvalidArgumentError("max_reclaims: must be >= 0");
+  if (gate.queue_per_hook < 1) {
+    return absl::InvalidArgumentError("gate.queue_per_hook: must be positive");
+  }
   return absl::OkStatus();
 }
 
@@ -27,7 +34,8 @@ Dispatcher::Dispatcher(DispatcherOptions options, const store::KeySchema& keys, 
       sink_(sink),
       hooks_(options_.hook_cache_ttl),
       events_(options_.event_cache_bytes),
-      slots_(options_.slots) {}
+      slots_(options_.slots),
+      gate_(options_.gate) {}
 
 std::string Dispatcher::EventKey(const v1::DeliveryTask& t) {
   return absl::StrCat(t.tenant(), "/", t.event_id());
@@ -101,7 +109,11 @@ absl::Status Dispatcher::Fetch(std::vector<std::unique_ptr<Job>>& jobs,
 
 void Dispatcher::Launch(std::vector<std::unique_ptr<Job>> jobs) {
   for (std::unique_ptr<Job>& job : jobs) {
-    if (job->kind == Job::Kind::kHttp) {
+    if (job->kind == Job::Kind::kHttp && gate_.Holds(*job)) {
+      if (std::unique_ptr<Job> back = gate_.Admit(std::move(job), clock_.Now())) {
+        sink_.Finish(std::move(back));
+      }
+    } else if (job->kind == Job::Kind::kHttp) {
       Start(std::move(job));
     } else {
       sink_.Finish(std::move(job));
@@ -154,6 +166,7 @@ bool Dispatcher::Send(std::unique_ptr<Job> job, const std::string& key) {
   sender_.Submit(std::move(req), [this, raw, key](http::HttpResponse r) {
     std::unique_ptr<Job> done(raw);
     done->response = std::move(r);
+    PauseIfAsked(*done, key);
     sink_.Finish(std::move(done));
     OnSlotFreed(key);
   });
@@ -164,6 +177,50 @@ void Dispatcher::OnSlotFreed(const std::string& key) {
   while (std::unique_ptr<Job> next = slots_.Release(key, clock_.Now())) {
     if (Send(std::move(next), key)) return;
   }
+}
+
+void Dispatcher::PauseIfAsked(const Job& job, const std::string& key) {
+  const http::HttpResponse& r = job.response;
+  if ((r.status != 429 && r.status != 503) || r.retry_after.empty()) return;
+  const absl::Time now = clock_.Now();
+  std::optional<absl::Duration> wait = queue::ParseRetryAfter(r.retry_after, now);
+  if (!wait.has_value() || *wait <= absl::ZeroDuration()) return;
+  const v1::Webhook& hook = job.hook->hook;
+  const absl::Duration cap = hook.retry_policy().max_retry_after_ms() > 0
+                                 ? absl::Milliseconds(hook.retry_policy().max_retry_after_ms())
+                                 : queue::kDefaultMaxRetryAfter;
+  const absl::Duration pause = std::min(*wait, cap);
+  if (!gate_.Pause(key, now + pause)) return;
+  telemetry::LogInfo("receiver asked to slow down: hook paused on every worker",
+                     {{"tenant", job.task.tenant()},
+                      {"webhook_id", job.task.webhook_id()},
+                      {"status", r.status},
+                      {"pause_ms", static_cast<long long>(absl::ToInt64Milliseconds(pause))}});
+  PauseNotice notice{job.task.tenant(), job.task.webhook_id(), std::nullopt, pause};
+  if (hook.has_rate_limit()) notice.spec = queue::RateSpec::Of(hook.rate_limit());
+  std::lock_guard<std::mutex> lock(pauses_mu_);
+  pauses_.push_back(std::move(notice));
+}
+
+std::vector<Dispatcher::PauseNotice> Dispatcher::TakePauses() {
+  std::lock_guard<std::mutex> lock(pauses_mu_);
+  return std::exchange(pauses_, {});
+}
+
+void Dispatcher::ReleaseDue() {
+  for (std::unique_ptr<Job>& job : gate_.TakeDue(clock_.Now())) {
+    if (job->kind == Job::Kind::kDeferred) {
+      sink_.Finish(std::move(job));
+    } else {
+      Start(std::move(job));
+    }
+  }
+}
+
+std::vector<std::unique_ptr<Job>> Dispatcher::TakeQueued() {
+  std::vector<std::unique_ptr<Job>> out = slots_.TakeAll();
+  for (std::unique_ptr<Job>& job : gate_.TakeAll()) out.push_back(std::move(job));
+  return out;
 }
 
 void Dispatcher::DeferStalled() {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,11 +16,13 @@
 #include "services/worker/caches.h"
 #include "services/worker/hook_slots.h"
 #include "services/worker/job.h"
+#include "services/worker/rate_gate.h"
 
 namespace hookrelay::worker {
 
 struct DispatcherOptions {
   HookSlots::Options slots;
+  RateGate::Options gate;
   // Hook changes reach the cache at once through pub/sub and are checked against each task's
   // version; the TTL is the last safety net.
   absl::Duration hook_cache_ttl = absl::Seconds(30);
@@ -53,6 +57,10 @@ class JobSink {
 //              goes out with a configuration older than its publish saw;
 //   Launch()   starts each job within its hook's slots (HookSlots): renders, signs and
 //              submits it; a job that cannot be sent, or is put off, goes to the sink at once.
+//              Jobs of hooks with a rate limit, or paused by a receiver's Retry-After, wait
+//              in the RateGate first; ReleaseDue() starts them when their time comes.
+// A 429 or 503 answered with Retry-After pauses the hook here at once and, through
+// TakePauses() and the caller, on every worker.
 // Completions go to the sink and pass the freed slot to the hook's next queued job.
 // Thread-safe: the reader and the maintainer both dispatch; completions arrive on sender
 // threads.
@@ -67,9 +75,20 @@ class Dispatcher {
   void Launch(std::vector<std::unique_ptr<Job>> jobs);
   // Hands the queued jobs of stalled hooks to the sink, deferred.
   void DeferStalled();
-  // Removes every queued job (shutdown), for the caller to hand back.
-  std::vector<std::unique_ptr<Job>> TakeQueued() { return slots_.TakeAll(); }
+  // Starts the jobs the RateGate lets go now; those it puts off go to the sink.
+  void ReleaseDue();
+  // A pause a receiver asked for, for the caller to tell the other workers.
+  struct PauseNotice {
+    std::string tenant;
+    std::string hook_id;
+    std::optional<queue::RateSpec> spec;
+    absl::Duration pause;
+  };
+  std::vector<PauseNotice> TakePauses();
+  // Removes every queued or held job (shutdown), for the caller to hand back.
+  std::vector<std::unique_ptr<Job>> TakeQueued();
   HookCache& hooks() { return hooks_; }
+  RateGate& gate() { return gate_; }
 
  private:
   void Start(std::unique_ptr<Job> job);
@@ -78,6 +97,8 @@ class Dispatcher {
   bool Send(std::unique_ptr<Job> job, const std::string& key);
   // Passes a freed slot to the hook's next queued job, if any.
   void OnSlotFreed(const std::string& key);
+  // Pauses the job's hook when its receiver answered 429 or 503 with a Retry-After.
+  void PauseIfAsked(const Job& job, const std::string& key);
   static std::string EventKey(const v1::DeliveryTask& t);
 
   const DispatcherOptions options_;
@@ -88,6 +109,9 @@ class Dispatcher {
   HookCache hooks_;
   EventCache events_;
   HookSlots slots_;
+  RateGate gate_;
+  std::mutex pauses_mu_;
+  std::vector<PauseNotice> pauses_;
 };
 
 }  // namespace hookrelay::worker

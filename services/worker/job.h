@@ -38,6 +38,9 @@ struct Job {
   absl::Time started;
   absl::Time queued_at;  // when it joined its hook's queue (HookSlots)
   absl::Duration defer_for;
+  absl::Time held_at;                // when it joined its hook's queue in the RateGate
+  absl::Duration rate_waited;        // time a rate limit or pause held it (or put it off) here
+  bool rate_deferred = false;        // put off by the RateGate rather than by HookSlots
   std::optional<Decision> decision;  // set by the recorder for kHttp
   // Set by the recorder for a failed delivery: its hook's health after it.
   std::optional<store::HealthFailure> health;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "libs/queue/ordered.h"
 #include "libs/queue/task_queue.h"
 #include "libs/store/delivery_store.h"
 #include "libs/telemetry/log.h"
@@ -71,6 +72,37 @@ absl::Status Recorder::Record(std::vector<std::unique_ptr<Job>>& batch,
 }
 
 void Recorder::AddJobWrites(Job& job, absl::Time now, size_t first, store::Pipeline* p) {
+  AddOutcomeWrites(job, now, first, p);
+  if (!job.task.ordering_key().empty() && EndsDelivery(job)) {
+    const v1::DeliveryTask& t = job.task;
+    queue::AddOrderedRelease(keys_, {t.tenant(), t.webhook_id(), t.ordering_key(), t.delivery_id()},
+                             p);
+  }
+}
+
+bool Recorder::EndsDelivery(const Job& job) {
+  // A FAILED delivery releases its key unless the hook holds keys until recovered; a
+  // cancelled one (hook deleted or disabled) or one whose event expired always does: no
+  // redelivery could recover it.
+  const bool holds =
+      job.hook != nullptr && job.hook->hook.ordering() == v1::ORDERING_PER_KEY_HOLD_ON_FAILURE;
+  switch (job.kind) {
+    case Job::Kind::kHttp:
+      if (!job.decision.has_value()) return false;  // handed back
+      if (job.decision->status == v1::DELIVERY_STATUS_SUCCEEDED) return true;
+      return job.decision->status == v1::DELIVERY_STATUS_FAILED && !holds;
+    case Job::Kind::kRenderFailed:
+    case Job::Kind::kTooManyReclaims:
+      return !holds;
+    case Job::Kind::kCancelled:
+    case Job::Kind::kExpired:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void Recorder::AddOutcomeWrites(Job& job, absl::Time now, size_t first, store::Pipeline* p) {
   const v1::DeliveryTask& t = job.task;
   const int shard = job.entry.shard;
   switch (job.kind) {
@@ -152,9 +184,13 @@ void Recorder::AddHttpOutcome(Job& job, absl::Time now, size_t first, store::Pip
 }
 
 void Recorder::CountRecorded(const Job& job, absl::Time now) {
+  if (job.rate_waited > absl::ZeroDuration()) {
+    metrics_.rate_limited.Increment();
+    metrics_.rate_limit_wait.Increment(absl::ToDoubleSeconds(job.rate_waited));
+  }
   switch (job.kind) {
     case Job::Kind::kDeferred:
-      metrics_.deferred.Increment();
+      if (!job.rate_deferred) metrics_.deferred.Increment();
       return;
     case Job::Kind::kExpired:
     case Job::Kind::kTooManyReclaims:

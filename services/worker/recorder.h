@@ -40,8 +40,12 @@ class Recorder {
   absl::Status Record(std::vector<std::unique_ptr<Job>>& batch, store::RedisConnection& conn);
 
  private:
-  // The writes of one finished job but its ack.
+  // The writes of one finished job but its ack: its outcome's, then, when it ends an ordered
+  // delivery, the release of its ordering key (the next delivery of the key to the stream).
   void AddJobWrites(Job& job, absl::Time now, size_t first, store::Pipeline* p);
+  void AddOutcomeWrites(Job& job, absl::Time now, size_t first, store::Pipeline* p);
+  // Whether the job's delivery ended (so an ordered one releases its key).
+  static bool EndsDelivery(const Job& job);
   void AddHttpOutcome(Job& job, absl::Time now, size_t first, store::Pipeline* p);
   void CountRecorded(const Job& job, absl::Time now);
 

@@ -75,6 +75,10 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, co
   // put off, before another worker could reclaim it).
   options.dispatch.slots.max_wait =
       std::min(options.dispatch.slots.max_wait, options.maintain.visibility_timeout / 4);
+  options.dispatch.gate.max_hold =
+      std::min(options.dispatch.gate.max_hold, options.maintain.visibility_timeout / 4);
+  // The gate holds at most half the window: the other hooks keep the rest.
+  options.dispatch.gate.max_held = std::max(1, options.max_in_flight / 2);
   std::unique_ptr<Worker> w(new Worker(std::move(options), clock, metrics));
   for (int i = 0; i < w->options_.senders; ++i) {
     auto s = http::HttpSender::Start(w->options_.sender, *guard);
@@ -99,6 +103,8 @@ absl::Status Worker::Start() {
   recorder_thread_ = start("hr-recorder", [this] { RecordLoop(); });
   maintainer_thread_ = start("hr-maintainer", [this] { MaintainLoop(); });
   subscriber_thread_ = start("hr-subscriber", [this] { SubscribeLoop(); });
+  gate_thread_ = start("hr-gate", [this] { GateLoop(); });
+  pause_thread_ = start("hr-pauses", [this] { PauseLoop(); });
   telemetry::LogInfo("worker started", {{"consumer", options_.consumer_name},
                                         {"max_in_flight", options_.max_in_flight},
                                         {"shards", keys_.shards()}});
@@ -124,10 +130,13 @@ void Worker::Shutdown() {
   if (reader_thread_.joinable()) reader_thread_.join();
   if (maintainer_thread_.joinable()) maintainer_thread_.join();
   if (subscriber_thread_.joinable()) subscriber_thread_.join();
+  dispatcher_.gate().Notify();
+  if (gate_thread_.joinable()) gate_thread_.join();
+  if (pause_thread_.joinable()) pause_thread_.join();
   int sending = 0;
   for (const auto& s : senders_) sending += s->InFlight();
   telemetry::LogInfo("worker draining", {{"in_flight", sending}});
-  HandBack(dispatcher_.TakeQueued());  // queued, never sent
+  HandBack(dispatcher_.TakeQueued());  // queued or held, never sent
   // Requests still out at the deadline are aborted and handed back. The senders drain
   // together, against one deadline (real time: it bounds how long the process takes to stop).
   const absl::Time drain_deadline = absl::Now() + options_.drain_timeout;

@@ -73,6 +73,9 @@ struct WorkerOptions {
 //                      (dispatched like fresh ones), trims, refreshes the backlog gauges;
 //                      Dispatcher::DeferStalled
 //   subscriber thread  hook changes over pub/sub → the dispatcher's hook cache
+//   gate thread        RateGate: reserves rate limit tokens (one round trip per round for
+//                      every limited hook), publishes pauses, starts the jobs whose time came
+//   pause thread       receivers' pauses other workers met, over pub/sub → RateGate
 // Shutdown(): stop reading, let in-flight requests finish until drain_timeout, hand the rest
 // back to the stream, flush the recorder.
 class Worker : private JobSink, private RequestSender {
@@ -101,6 +104,11 @@ class Worker : private JobSink, private RequestSender {
   void RecordLoop();
   void MaintainLoop();
   void SubscribeLoop();
+  // Reserves tokens for the RateGate's held jobs, tells the other workers of pauses and
+  // starts the jobs whose time came.
+  void GateLoop();
+  // Pauses other workers were asked for (pub/sub) → the RateGate.
+  void PauseLoop();
   // Entries → jobs → fetched → launched; counted in the window until recorded.
   void Dispatch(std::vector<queue::StreamEntry> entries,
                 std::unique_ptr<store::RedisConnection>& conn);
@@ -146,6 +154,8 @@ class Worker : private JobSink, private RequestSender {
   std::thread recorder_thread_;
   std::thread maintainer_thread_;
   std::thread subscriber_thread_;
+  std::thread gate_thread_;
+  std::thread pause_thread_;
 };
 
 }  // namespace hookrelay::worker

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "libs/queue/rate_limiter.h"
 #include "libs/store/subscriber.h"
 #include "libs/telemetry/log.h"
 #include "services/worker/worker.h"
@@ -152,6 +153,58 @@ void Worker::MaintainLoop() {
       continue;
     }
     if (!claimed->empty()) Dispatch(*std::move(claimed), conn);
+  }
+}
+
+void Worker::GateLoop() {
+  std::unique_ptr<store::RedisConnection> conn;
+  queue::RateLimiter limiter(keys_);
+  RateGate& gate = dispatcher_.gate();
+  while (!stopping_) {
+    std::vector<queue::RateRequest> asks = gate.Requests(clock_.Now());
+    std::vector<Dispatcher::PauseNotice> pauses = dispatcher_.TakePauses();
+    if ((!asks.empty() || !pauses.empty()) && conn == nullptr) conn = Connect("rate limits");
+    if (!asks.empty()) {
+      auto grants = conn == nullptr ? absl::UnavailableError("redis unavailable")
+                                    : limiter.Reserve(*conn, asks);
+      if (grants.ok()) {
+        gate.Grant(asks, *grants, clock_.Now());
+      } else {
+        telemetry::LogEvery(10, LogLevel::kError, "reserving rate limit tokens failed",
+                            {{"error", grants.status().ToString()}});
+        gate.Failed(asks, clock_.Now());
+        conn.reset();
+      }
+    }
+    for (const Dispatcher::PauseNotice& n : pauses) {
+      if (conn == nullptr) break;  // the others learn at their own next 429
+      absl::Status st = limiter.Pause(*conn, n.tenant, n.hook_id, n.spec, n.pause, clock_.Now());
+      if (!st.ok()) {
+        telemetry::LogEvery(10, LogLevel::kWarn, "publishing a receiver's pause failed",
+                            {{"error", st.ToString()}});
+        conn.reset();
+      }
+    }
+    dispatcher_.ReleaseDue();
+    // Real time: the clock a test injects need not move by itself.
+    const absl::Time now = clock_.Now();
+    gate.Wait(std::clamp(gate.NextWake(now) - now, absl::ZeroDuration(), absl::Milliseconds(100)));
+  }
+}
+
+void Worker::PauseLoop() {
+  store::Subscriber sub(options_.redis, keys_.HookPausesChannel());
+  RateGate& gate = dispatcher_.gate();
+  while (!stopping_) {
+    absl::Status st = sub.Poll(
+        absl::Milliseconds(200),
+        [&](const std::string& message) {
+          if (auto pause = queue::RateLimiter::ParsePauseMessage(message)) {
+            gate.Pause(pause->first, pause->second);
+          }
+        },
+        [] {});
+    if (!st.ok()) WaitUnlessStopping(absl::Milliseconds(500));
   }
 }
 

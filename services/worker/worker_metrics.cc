@@ -48,6 +48,11 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& r)
                         "Stream entries reclaimed from dead consumers")),
       deferred(Counter(r, "hookrelay_worker_deferred_total",
                        "Tasks put off because their hook had max_in_flight_per_hook requests out")),
+      rate_limited(Counter(r, "hookrelay_worker_rate_limited_total",
+                           "Times a delivery waited, or was put off, for its hook's rate limit "
+                           "or a receiver's Retry-After pause")),
+      rate_limit_wait(Counter(r, "hookrelay_worker_rate_limit_wait_seconds_total",
+                              "Time deliveries spent waiting for rate limits and pauses")),
       stream_lag(Gauge(r, "hookrelay_stream_lag", "Stream entries not yet read by the group")),
       stream_pending(
           Gauge(r, "hookrelay_stream_pending", "Stream entries read but not yet acknowledged")),

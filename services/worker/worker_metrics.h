@@ -32,6 +32,8 @@ class WorkerMetrics {
   prometheus::Counter& hooks_disabled;
   prometheus::Counter& reclaimed;
   prometheus::Counter& deferred;
+  prometheus::Counter& rate_limited;
+  prometheus::Counter& rate_limit_wait;
   prometheus::Gauge& stream_lag;
   prometheus::Gauge& stream_pending;
   prometheus::Gauge& retry_set_size;

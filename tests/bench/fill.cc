@@ -9,6 +9,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/core/clock.h"
 #include "libs/queue/fan_out.h"
@@ -28,6 +29,7 @@ ABSL_FLAG(std::string, type, "bench.event", "event type");
 ABSL_FLAG(int64_t, count, 200000, "events to publish");
 ABSL_FLAG(int, batch, 500, "events per pipelined round trip");
 ABSL_FLAG(int, payload_bytes, 1024, "event payload size");
+ABSL_FLAG(int, ordering_keys, 0, "events get ordering keys k0..k<N-1> in turn (0: none)");
 ABSL_FLAG(int, inline_event_bytes,
           static_cast<int>(hookrelay::queue::Publisher::kDefaultInlineEventBytes),
           "as the registry's flag (events carried in their task, in small batches only)");
@@ -59,6 +61,9 @@ int main(int argc, char** argv) {
       r->set_tenant(absl::GetFlag(FLAGS_tenant));
       r->set_type(absl::GetFlag(FLAGS_type));
       r->set_payload(payload.Stamp(0, published + i));
+      if (const int keys = absl::GetFlag(FLAGS_ordering_keys); keys > 0) {
+        r->set_ordering_key(absl::StrCat("k", (published + i) % keys));
+      }
     }
     auto out = publisher.PublishBatch(reqs);
     if (!out.ok()) {

@@ -52,6 +52,8 @@ ABSL_FLAG(std::string, key_prefix, "hookrelay:", "Redis key prefix");
 ABSL_FLAG(int, shards, hookrelay::store::KeySchema::kDefaultShards, "as the services' --shards");
 ABSL_FLAG(int, create_hooks, 0, "setup: create this many webhooks, then exit");
 ABSL_FLAG(std::string, hook_url, "", "setup: the webhooks' URL");
+ABSL_FLAG(int, hook_rate_limit, 0, "setup: the webhooks' rate limit per second (0: none)");
+ABSL_FLAG(bool, hook_ordered, false, "setup: the webhooks deliver in order per ordering key");
 
 namespace {
 
@@ -332,6 +334,10 @@ int CreateHooks() {
     h->set_url(absl::GetFlag(FLAGS_hook_url));
     h->add_event_types(absl::GetFlag(FLAGS_type));
     h->set_description(absl::StrCat("bench hook ", i));
+    if (const int rate = absl::GetFlag(FLAGS_hook_rate_limit); rate > 0) {
+      h->mutable_rate_limit()->set_per_second(rate);
+    }
+    if (absl::GetFlag(FLAGS_hook_ordered)) h->set_ordering(v1::ORDERING_PER_KEY);
     v1::Webhook created;
     grpc::Status st = stub->CreateWebhook(&ctx, req, &created);
     if (!st.ok()) {

@@ -6,7 +6,8 @@
 #   ./tests/bench/run.sh --quick    one short run of each (smoke check)
 #   options: --build-dir DIR (default build/bench-release), --out DIR (default build/bench),
 #            --no-build (use the binaries already in --build-dir),
-#            --only STEPS (comma-separated subset of limits,drain,publish,e2e,fanout,instructions; or
+#            --only STEPS (comma-separated subset of limits,drain,publish,e2e,fanout,control,
+#            instructions; or
 #            latency: only step 4's publish → delivered latency at 1,000/s),
 #            --perf (record each worker and registry with `perf record -g` into --out/perf/),
 #            --workers N (delivery-workers for the drain and end-to-end steps, default 1),
@@ -15,7 +16,7 @@
 # Steps: 1 limits (wrk → receiver, redis-benchmark XADD; wrk and XADD -P1 again at the end),
 # 2 drain of a pre-filled stream, 3 gRPC publish, 4 end to end (one PublishEvent per event;
 # then the highest rate again with PublishEvents of 10), 5 fan-out, 1M backlog,
-# memory. Ratios are paired: each sample over the limit measured just before it (wrk before
+# memory, 7 delivery control (ordered over 1,000 keys, rate-limited: rate and Redis cost). Ratios are paired: each sample over the limit measured just before it (wrk before
 # each drain and around the hold, XADD -P1 before each publish run, a 200k drain before the
 # 1M one); *_run keys divide by the median of both ends' limits. Writes results.json and
 # results.md (the Markdown table, also printed) into --out. Exits non-zero only when the
@@ -36,7 +37,7 @@ OUT=build/bench
 DO_BUILD=1
 WORKERS=1
 SHARDS=16
-ONLY=limits,drain,publish,e2e,fanout,instructions
+ONLY=limits,drain,publish,e2e,fanout,control,instructions
 PERF=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -63,6 +64,8 @@ else
   RUNS=3 WRK_S=5 XADD_N1=200000 XADD_N16=1000000 DRAIN_N=200000 RSS_N=100000 BACKLOG_N=1000000
   PUB_S=6 PROBE_S=5 HOLD_S=30 LAT_S=8 PROBES=4
 fi
+# Step 7: tasks per drain; the limited hook's rate and its drain's tasks (4 s of the rate).
+CONTROL_N=20000 CONTROL_RATE=1000 CONTROL_LIMITED_N=4000
 PREFIX=hookrelay:
 API_KEY=bench-$RANDOM$RANDOM
 T0=$(date +%s)
@@ -297,9 +300,10 @@ workers_cpu() {
   echo "$t"
 }
 # create_hooks N TENANT: N webhooks (standard signing, envelope) to the receiver.
+# Further arguments go to publish_load (e.g. --hook_rate_limit=N, --hook_ordered).
 create_hooks() {
   "$LOAD_BIN" --target="$REGISTRY" --api_key="$API_KEY" --tenant="$2" --create_hooks="$1" \
-    --hook_url="$RECEIVER_URL/hook" >/dev/null || die "creating hooks failed"
+    --hook_url="$RECEIVER_URL/hook" "${@:3}" >/dev/null || die "creating hooks failed"
 }
 load() { "$LOAD_BIN" --target="$REGISTRY" --api_key="$API_KEY" "$@" || die "publish_load failed"; }
 # load_cpu ARGS: load, plus the registry's and Redis's CPU µs per event published.
@@ -743,6 +747,34 @@ fanout() {
   stop registry
 }
 
+# ---------------------------------------------------------------- 7. delivery control
+# The same drain three ways: a plain hook (the reference), an ordered hook with the events
+# spread over 1,000 ordering keys (one delivery per key out at a time: the stream holds only
+# the keys' heads), and a hook rate-limited to CONTROL_RATE/s with 4 s of backlog (Redis's
+# cost of the limit per delivery: the reservation scripts, and the retry-set writes of the
+# deliveries put back beyond what the worker holds).
+control() {
+  local mode n
+  stop_workers
+  for mode in plain ordered limited; do
+    step "7. delivery control: drain $CONTROL_N tasks, $mode hook"
+    flush
+    start_registry
+    case $mode in
+      plain) create_hooks 1 bench ;;
+      ordered) create_hooks 1 bench --hook_ordered ;;
+      limited) create_hooks 1 bench --hook_rate_limit="$CONTROL_RATE" ;;
+    esac
+    stop registry
+    n=$([[ $mode == limited ]] && echo "$CONTROL_LIMITED_N" || echo "$CONTROL_N")
+    "$FILL_BIN" --redis_url="$REDIS_URL" --shards="$SHARDS" --count="$n" \
+      $([[ $mode == ordered ]] && echo --ordering_keys=1000) >/dev/null || die "bench_fill failed"
+    drain_once "$n" 256
+    put "control.$mode" "$(jq -c '. + {redis_us_per_delivery: ([.redis_per_delivery[].us] | add),
+      redis_calls_per_delivery: ([.redis_per_delivery[].calls] | add)}' <<<"$DRAIN_LINE")"
+  done
+}
+
 # ---------------------------------------------------------------- report
 machine_facts() {
   put machine.nproc "$(nproc)"
@@ -797,6 +829,8 @@ def us_each(x): if x == null or .drain.runs == null then null else (x / .drain.r
 "| \(.backlog.tasks // "n/a")-entry backlog drain vs \(.drain.runs[0].tasks // "n/a") | \(i(.backlog.rps)) /s = \(pct(.backlog.ratio_drain))\(before(.backlog.ratio_drain_paired; "of the \(.backlog.reference_run.tasks // "n/a") drained just before (\(i(.backlog.reference_run.rps)) /s)"))\(also(.backlog.ratio_drain_paired; .backlog.ratio_drain_run; "step 2's drain")) | ≥ 90 % | \(met(.backlog.ratio_drain >= 0.9)) |",
 "| Redis memory per pending delivery (event, record, indexes, task) | \(i(.redis.bytes_per_pending // .redis.bytes_per_pending_200k)) B | | |",
 "| worker instructions per delivery under callgrind (5,000 tasks, start-up included) | \(i(.worker.instructions_per_delivery)) | | |",
+"| ordered delivery, \(.control.ordered.tasks // "n/a") tasks over 1,000 keys → deliveries/s; Redis calls / µs per delivery | \(i(.control.ordered.rps)) /s (plain hook: \(i(.control.plain.rps)) /s); \(r(.control.ordered.redis_calls_per_delivery)) / \(r(.control.ordered.redis_us_per_delivery)) (plain: \(r(.control.plain.redis_calls_per_delivery)) / \(r(.control.plain.redis_us_per_delivery))) | | |",
+"| rate limit \(.control.rate // "n/a")/s, \(.control.limited.tasks // "n/a") tasks → deliveries/s; Redis calls / µs per delivery (EVALSHA: reservations and promotion) | \(i(.control.limited.rps)) /s; \(r(.control.limited.redis_calls_per_delivery)) / \(r(.control.limited.redis_us_per_delivery)) (EVALSHA \(r(.control.limited.redis_per_delivery.evalsha.calls)) / \(r(.control.limited.redis_per_delivery.evalsha.us)); plain: \(r(.control.plain.redis_per_delivery.evalsha.calls)) / \(r(.control.plain.redis_per_delivery.evalsha.us))) | | |",
 "| fan-out: one event to 1,000 hooks: publish / all delivered | \(r(.fanout.publish_ms)) / \(r(.fanout.deliver_all_ms)) ms (cold index: \(r(.fanout.cold.publish_ms)) / \(r(.fanout.cold.deliver_all_ms))) | | |",
 "",
 "Reproduce: `./tests/bench/run.sh` (full, < 15 min) or `--quick`; figures in build/bench/results.json."
@@ -856,7 +890,8 @@ put machine.shards "$SHARDS"
 machine_facts
 start_redis
 start_receiver
-for s in limits drain publish e2e latency fanout instructions; do
+put control.rate "$CONTROL_RATE"
+for s in limits drain publish e2e latency fanout control instructions; do
   if [[ ,$ONLY, == *,$s,* ]]; then "$s"; fi
 done
 if [[ ,$ONLY, == *,limits,* ]]; then limits_again; fi

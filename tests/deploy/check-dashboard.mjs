@@ -35,6 +35,8 @@ const EXPORTED = [
   "hookrelay_worker_deliveries_dead_total",
   "hookrelay_worker_hooks_disabled_total",
   "hookrelay_worker_reclaimed_total",
+  "hookrelay_worker_rate_limited_total",
+  "hookrelay_worker_rate_limit_wait_seconds_total",
   "hookrelay_stream_lag",
   "hookrelay_stream_pending",
   "hookrelay_retry_set_size",

@@ -223,6 +223,34 @@ TEST_F(HookctlTest, RegistryRefusalsExitOneWithTheCodeAndMessage) {
   EXPECT_THAT(run.output, HasSubstr("INVALID_ARGUMENT: page_size:"));
 }
 
+TEST_F(HookctlTest, RateLimitAndOrderingAreSetShownAndRemoved) {
+  const std::string id = CreateHook("https://example.com/hook");
+  ASSERT_FALSE(id.empty());
+  Outcome run = Hookctl({"get-webhook", "--tenant", "acme", "--id", id});
+  EXPECT_THAT(run.output, AllOf(HasSubstr("rate limit:  none"), HasSubstr("ordering:    none")));
+  run = Hookctl({"update-webhook", "--tenant", "acme", "--id", id, "--rate-limit", "50", "--burst",
+                 "5", "--ordering", "per-key-hold"});
+  EXPECT_EQ(run.code, 0) << run.output;
+  EXPECT_THAT(run.output,
+              AllOf(HasSubstr("rate limit:  50/s, burst 5"),
+                    HasSubstr("ordering:    per key, a failed delivery holds its key")));
+  run = Hookctl({"update-webhook", "--tenant", "acme", "--id", id, "--rate-limit", "0"});
+  EXPECT_THAT(run.output, HasSubstr("rate limit:  none"));
+  run = Hookctl({"update-webhook", "--tenant", "acme", "--id", id, "--rate-limit", "20000"});
+  EXPECT_EQ(run.code, 1);
+  EXPECT_THAT(run.output, HasSubstr("INVALID_ARGUMENT: webhook.rate_limit.per_second:"));
+  run = Hookctl({"update-webhook", "--tenant", "acme", "--id", id, "--ordering", "sorted"});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_THAT(run.output, HasSubstr("--ordering: want none, per-key or per-key-hold"));
+  run = Hookctl({"publish", "--tenant", "acme", "--type", "x.y", "--payload", "{}",
+                 "--ordering-key", "order-42", "--json"},
+                "", true);
+  ASSERT_EQ(run.code, 0) << run.output;
+  const std::string event = nlohmann::json::parse(run.output).value("event_id", "");
+  run = Hookctl({"get-event", "--tenant", "acme", "--id", event});
+  EXPECT_THAT(run.output, HasSubstr("order key:   order-42"));
+}
+
 TEST_F(HookctlTest, TestWebhookShowsTheAttempt) {
   ASSERT_OK_AND_ASSIGN(auto receiver, HttpReceiver::Start());
   const std::string hook = CreateHook(receiver->Url("/in"));

@@ -144,6 +144,46 @@ TEST(ValidatePublishTest, PrefixesFieldsWithTheBatchIndex) {
   EXPECT_OK(ValidatePublish(req, {}, ""));
 }
 
+TEST(ValidateWebhookTest, RateLimitAndOrderingAreCheckedNamingTheField) {
+  v1::Webhook hook = ValidHook();
+  hook.mutable_rate_limit()->set_per_second(50);
+  hook.mutable_rate_limit()->set_burst(5);
+  hook.set_ordering(v1::ORDERING_PER_KEY_HOLD_ON_FAILURE);
+  EXPECT_OK(ValidateWebhook(hook, {}, "webhook"));
+  hook.mutable_rate_limit()->set_per_second(0);
+  EXPECT_THAT(
+      ValidateWebhook(hook, {}, "webhook"),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.rate_limit.per_second: ")));
+  hook.mutable_rate_limit()->set_per_second(10001);
+  EXPECT_THAT(
+      ValidateWebhook(hook, {}, "webhook"),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.rate_limit.per_second: ")));
+  hook.mutable_rate_limit()->set_per_second(10);
+  hook.mutable_rate_limit()->set_burst(-1);
+  EXPECT_THAT(
+      ValidateWebhook(hook, {}, "webhook"),
+      StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.rate_limit.burst: ")));
+  hook = ValidHook();
+  hook.set_ordering(static_cast<v1::Ordering>(7));
+  EXPECT_THAT(ValidateWebhook(hook, {}, "webhook"),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("webhook.ordering: ")));
+}
+
+TEST(ValidatePublishTest, OrderingKeysAreBoundedAndPrintable) {
+  v1::PublishEventRequest req;
+  req.set_tenant("acme");
+  req.set_type("t");
+  req.set_payload("{}");
+  req.set_ordering_key(std::string(256, 'k'));
+  EXPECT_OK(ValidatePublish(req, {}, "events[2]"));
+  req.set_ordering_key(std::string(257, 'k'));
+  EXPECT_THAT(ValidatePublish(req, {}, "events[2]"),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("events[2].ordering_key: ")));
+  req.set_ordering_key("a\nb");
+  EXPECT_THAT(ValidatePublish(req, {}, ""),
+              StatusIs(absl::StatusCode::kInvalidArgument, StartsWith("ordering_key: ")));
+}
+
 TEST(ValidatePublishTest, PayloadLimitComesFromLimits) {
   Limits limits;
   limits.max_payload_bytes = 1024;
