@@ -1,5 +1,5 @@
 // RateLimiter and the ordered-delivery queues against a private redis-server (standalone, or
-// a single-node cluster with HOOKRELAY_TEST_REDIS=cluster, which refuses any command
+// a Redis Cluster with HOOKRELAY_TEST_REDIS=cluster, which refuses any command
 // spanning slots): tokens shared by every caller, bursts, pauses and their pub/sub message;
 // one delivery out per (hook, key), released in order, redelivery through the key's queue.
 #include <functional>

@@ -1,5 +1,5 @@
-// TaskQueue and TaskReader against a private redis-server (standalone, or a single-node
-// cluster with HOOKRELAY_TEST_REDIS=cluster, which refuses any command spanning slots): the
+// TaskQueue and TaskReader against a private redis-server (standalone, or a Redis Cluster
+// with HOOKRELAY_TEST_REDIS=cluster, which refuses any command spanning slots): the
 // shards' streams, groups, retry sets, reclaim, trim, statistics, the maintenance lease, and
 // a reader that is fair to every shard.
 #include "libs/queue/task_queue.h"
