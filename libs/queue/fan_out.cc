@@ -268,7 +268,7 @@ void FanOut::PrepareWrite(ShardBatch& b, absl::Time now, bool write_nothing) {
     p.Add({"LRANGE", keys_.EventDeliveries(b.plans[i]->event.tenant(), d.outcomes[i].event_id), "0",
            "-1"});
   }
-  p.Add({"MULTI"});
+  p.BeginTransaction();
   absl::flat_hash_set<std::string> indexes;
   for (size_t i : d.to_write) {
     const PublishPlan& plan = *b.plans[i];
@@ -277,7 +277,7 @@ void FanOut::PrepareWrite(ShardBatch& b, absl::Time now, bool write_nothing) {
     AddPlanTasks(keys_, b.shard, plan.tasks, plan.ordered, &p);
   }
   store::AddIndexUpkeep(options_, indexes, now, &p);
-  p.Add({"EXEC"});
+  p.EndTransaction();
   if (durability_.min_replicas > 0) {
     p.Add({"WAIT", absl::StrCat(durability_.min_replicas),
            absl::StrCat(absl::ToInt64Milliseconds(durability_.timeout))});

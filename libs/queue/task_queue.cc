@@ -101,7 +101,7 @@ absl::Status RequeueAll(store::RedisConnection& conn, const KeySchema& keys,
   if (items.empty()) return absl::OkStatus();
   const int shard = keys.ShardOf(tenant);
   Pipeline p;
-  p.Add({"MULTI"});
+  p.BeginTransaction();
   for (const Requeue& r : items) {
     store::AddRequeuedStatus(keys, tenant, r.delivery_id, now, &p);
     if (r.ordering_key.empty()) {
@@ -111,7 +111,7 @@ absl::Status RequeueAll(store::RedisConnection& conn, const KeySchema& keys,
                         r.task, &p);
     }
   }
-  p.Add({"EXEC"});
+  p.EndTransaction();
   auto replies = conn.Execute(p);
   if (!replies.ok()) return replies.status();
   const RedisReply& exec = replies->back();

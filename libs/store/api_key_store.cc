@@ -10,10 +10,10 @@ absl::Status ApiKeyStore::Create(const v1::ApiKey& key, const std::string& diges
   auto conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
   Pipeline p;
-  p.Add({"MULTI"});
+  p.BeginTransaction();
   p.Add({"SET", DigestKey(digest), key.SerializeAsString()});
   p.Add({"HSET", Index(), key.id(), digest});
-  p.Add({"EXEC"});
+  p.EndTransaction();
   auto replies = (*conn)->Execute(p);
   if (!replies.ok()) return replies.status();
   return replies->back().ToStatus();
@@ -58,10 +58,10 @@ absl::Status ApiKeyStore::Revoke(const std::string& id) {
   if (!digest.ok()) return digest.status();
   if (digest->is_nil()) return absl::NotFoundError(absl::StrCat("api key ", id, " not found"));
   Pipeline p;
-  p.Add({"MULTI"});
+  p.BeginTransaction();
   p.Add({"DEL", DigestKey(digest->str)});
   p.Add({"HDEL", Index(), id});
-  p.Add({"EXEC"});
+  p.EndTransaction();
   auto replies = (*conn)->Execute(p);
   if (!replies.ok()) return replies.status();
   return replies->back().ToStatus();

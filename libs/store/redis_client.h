@@ -78,6 +78,13 @@ class Pipeline {
  public:
   void Add(std::initializer_list<absl::string_view> argv);
   void Add(absl::Span<const absl::string_view> argv);
+  // MULTI, and EXEC closing the transaction; EndTransaction returns the index of EXEC's reply
+  // (the array of the queued commands' replies, or nil when a WATCH refused it).
+  void BeginTransaction() { Add({"MULTI"}); }
+  size_t EndTransaction() {
+    Add({"EXEC"});
+    return size() - 1;
+  }
   void Add(absl::Span<const std::string> argv);
   // EVALSHA of `script`; RedisConnection::Execute() runs it again as EVAL if Redis lost its
   // script cache (so not inside MULTI, where the error would come with EXEC).

@@ -51,7 +51,8 @@ absl::StatusOr<bool> DetectCluster(const std::string& url, NodeConnection& conn)
     if (absl::StartsWith(r.str, "NOPERM")) {
       return absl::PermissionDeniedError(absl::StrCat(
           "redis: the ACL user may not run CLUSTER SLOTS, which tells a cluster from a "
-          "standalone Redis: grant +cluster|slots or set --redis_cluster=on|off (", r.str, ")"));
+          "standalone Redis: grant +cluster|slots or set --redis_cluster=on|off (",
+          r.str, ")"));
     }
     return r.ToStatus();
   }

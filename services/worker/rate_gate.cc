@@ -25,8 +25,8 @@ bool RateGate::Holds(const Job& job) {
 int RateGate::Cap(const Hook& h) const {
   if (!h.spec.has_value()) return options_.queue_per_hook;
   const int64_t second = absl::Seconds(1) / h.spec->interval;  // a second of the hook's rate
-  return static_cast<int>(std::clamp<int64_t>(second, options_.queue_per_hook,
-                                              std::max(options_.queue_per_hook, options_.max_held)));
+  return static_cast<int>(std::clamp<int64_t>(
+      second, options_.queue_per_hook, std::max(options_.queue_per_hook, options_.max_held)));
 }
 
 absl::Duration RateGate::Spacing(const Hook& h) const {

@@ -43,7 +43,7 @@ absl::Status Recorder::Record(std::vector<std::unique_ptr<Job>>& batch,
   p.Clear();
   std::vector<absl::string_view> acks;
   for (auto& [shard, w] : shards) {
-    p.Add({"MULTI"});
+    p.BeginTransaction();
     const size_t first = p.size();
     acks.clear();
     for (Job* job : w.jobs) {
@@ -52,8 +52,7 @@ absl::Status Recorder::Record(std::vector<std::unique_ptr<Job>>& batch,
       acks.push_back(job->entry.id);
     }
     queue::AddAck(keys_, shard, acks, &p);
-    w.exec = p.size();
-    p.Add({"EXEC"});
+    w.exec = p.EndTransaction();
   }
   auto replies = conn.Execute(p);
   if (!replies.ok()) return replies.status();

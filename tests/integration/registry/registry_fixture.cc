@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -182,9 +182,8 @@ std::vector<std::string> RegistryTest::AllKeys() {
   if (keys.ok() && !keys->empty()) out = absl::StrSplit(*keys, '\n');
   // Not what a request writes: the layout record (a readiness probe makes it) and the
   // workers' maintenance leases (they come and go).
-  std::erase_if(out, [&](const std::string& k) {
-    return k == keys_.Meta() || absl::EndsWith(k, "}:maint");
-  });
+  std::erase_if(
+      out, [&](const std::string& k) { return k == keys_.Meta() || absl::EndsWith(k, "}:maint"); });
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -10,7 +10,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -19,6 +18,7 @@
 #include "libs/store/redis_pool.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/wait.h"
 
 namespace hookrelay::store {
 namespace {
@@ -240,12 +240,14 @@ TEST_F(HookStoreTest, ChangesAreAnnouncedOnTheHooksChangedChannel) {
   Pipeline ping;
   ping.Add({"PING"});
   for (const char* what : {"create", "delete"}) {
-    RedisReply message;
-    for (int i = 0; i < 500 && message.elements.size() != 3; ++i) {
-      ASSERT_OK_AND_ASSIGN(std::vector<RedisReply> replies, subscriber->Execute(ping));
-      message = replies[0];  // ["message", channel, tenant] or ["pong", ""]
-      if (message.elements.size() != 3) absl::SleepFor(absl::Milliseconds(10));
-    }
+    RedisReply message;  // ["message", channel, tenant], or ["pong", ""] while none came
+    testing::WaitFor(
+        [&] {
+          auto replies = subscriber->Execute(ping);
+          if (replies.ok()) message = (*replies)[0];
+          return message.elements.size() == 3;
+        },
+        absl::Seconds(5), absl::Milliseconds(10));
     ASSERT_EQ(message.elements.size(), 3u) << what;
     EXPECT_EQ(message.elements[0].str, "message") << what;
     EXPECT_EQ(message.elements[1].str, "hookrelay:hooks:changed") << what;

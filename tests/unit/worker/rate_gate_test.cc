@@ -128,10 +128,11 @@ TEST(RateGateTest, AFastHookHoldsASecondOfItsRateAndPutsOffAfterTheReservedToken
   }
   // Another worker holds the tokens of the next 2 s: the grant says when the next is free.
   auto asks = gate.Requests(kT0);
-  gate.Grant(asks, {queue::RateGrant{.granted = 0,
-                                     .first = absl::Seconds(2),
-                                     .interval = absl::Microseconds(20600),
-                                     .next = absl::Seconds(2)}},
+  gate.Grant(asks,
+             {queue::RateGrant{.granted = 0,
+                               .first = absl::Seconds(2),
+                               .interval = absl::Microseconds(20600),
+                               .next = absl::Seconds(2)}},
              kT0);
   std::unique_ptr<Job> back = gate.Admit(NewJob(hook, "late"), kT0);
   ASSERT_NE(back, nullptr);
