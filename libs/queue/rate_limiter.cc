@@ -109,13 +109,14 @@ absl::StatusOr<std::vector<RateGrant>> RateLimiter::Reserve(
 
 absl::Status RateLimiter::Pause(store::RedisConnection& conn, absl::string_view tenant,
                                 absl::string_view hook_id, const std::optional<RateSpec>& spec,
-                                absl::Duration pause, absl::Time now) {
+                                absl::Time until, absl::Time now) {
   store::Pipeline p;
   if (spec.has_value()) {
+    const absl::Duration left = std::max(until - now, absl::ZeroDuration());
     p.AddEval(PauseScript(), {keys_.HookRate(tenant, hook_id)},
-              {Micros(pause), Micros(Tolerance(*spec))});
+              {Micros(left), Micros(Tolerance(*spec))});
   }
-  p.Add({"PUBLISH", keys_.HookPausesChannel(), PauseMessage(tenant, hook_id, now + pause)});
+  p.Add({"PUBLISH", keys_.HookPausesChannel(), PauseMessage(tenant, hook_id, until)});
   auto replies = conn.Execute(p);
   if (!replies.ok()) return replies.status();
   for (const store::RedisReply& r : *replies) {

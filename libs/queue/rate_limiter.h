@@ -60,11 +60,13 @@ class RateLimiter {
   // One round trip for all of `requests`; grants in order. An error reply fails the call.
   absl::StatusOr<std::vector<RateGrant>> Reserve(store::RedisConnection& conn,
                                                  absl::Span<const RateRequest> requests);
-  // Holds `tenant`'s hook `hook_id` for `pause` from now: pushes its limiter state forward
-  // when it has a limit (`spec`), and tells every worker over pub/sub. One round trip.
+  // Holds `tenant`'s hook `hook_id` until `until`, a time the receiver's answer fixed (and
+  // not the time this call is made: the pause is published late when Redis is slow): pushes
+  // its limiter state forward by what is left of it at `now` when it has a limit (`spec`),
+  // and tells every worker over pub/sub. One round trip.
   absl::Status Pause(store::RedisConnection& conn, absl::string_view tenant,
                      absl::string_view hook_id, const std::optional<RateSpec>& spec,
-                     absl::Duration pause, absl::Time now);
+                     absl::Time until, absl::Time now);
 
   // The pub/sub message of a pause, and its parse: {"<tenant>/<hook id>", until}.
   static std::string PauseMessage(absl::string_view tenant, absl::string_view hook_id,

@@ -196,7 +196,7 @@ void Dispatcher::PauseIfAsked(const Job& job, const std::string& key) {
                       {"webhook_id", job.task.webhook_id()},
                       {"status", r.status},
                       {"pause_ms", static_cast<long long>(absl::ToInt64Milliseconds(pause))}});
-  PauseNotice notice{job.task.tenant(), job.task.webhook_id(), std::nullopt, pause};
+  PauseNotice notice{job.task.tenant(), job.task.webhook_id(), std::nullopt, now + pause};
   if (hook.has_rate_limit()) notice.spec = queue::RateSpec::Of(hook.rate_limit());
   std::lock_guard<std::mutex> lock(pauses_mu_);
   pauses_.push_back(std::move(notice));

@@ -82,7 +82,7 @@ class Dispatcher {
     std::string tenant;
     std::string hook_id;
     std::optional<queue::RateSpec> spec;
-    absl::Duration pause;
+    absl::Time until;  // fixed when the answer came, however late it is published
   };
   std::vector<PauseNotice> TakePauses();
   // Removes every queued or held job (shutdown), for the caller to hand back.

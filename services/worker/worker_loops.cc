@@ -178,7 +178,7 @@ void Worker::GateLoop() {
     }
     for (const Dispatcher::PauseNotice& n : pauses) {
       if (conn == nullptr) break;  // the others learn at their own next 429
-      absl::Status st = limiter.Pause(*conn, n.tenant, n.hook_id, n.spec, n.pause, clock_.Now());
+      absl::Status st = limiter.Pause(*conn, n.tenant, n.hook_id, n.spec, n.until, clock_.Now());
       if (!st.ok()) {
         telemetry::LogEvery(10, LogLevel::kWarn, "publishing a receiver's pause failed",
                             {{"error", st.ToString()}});

@@ -199,6 +199,7 @@ TEST_F(WorkerTest, RetriesAfterServerErrorOnceTheDelayHasPassed) {
   clock_.Advance(absl::Milliseconds(2101));  // 6.001 s after the first attempt
   const v1::Delivery d = WaitForStatus(id, v1::DELIVERY_STATUS_SUCCEEDED, 2);
   EXPECT_EQ(d.attempt_count(), 2);
+  ASSERT_EQ(d.attempts_size(), 2);
   EXPECT_EQ(d.attempts(0).http_status(), 500);
   EXPECT_EQ(d.attempts(0).error_class(), v1::ERROR_CLASS_HTTP_5XX);
   EXPECT_EQ(d.attempts(1).http_status(), 200);
@@ -343,6 +344,7 @@ TEST_F(WorkerTest, RetryAfterPushesTheNextAttempt) {
 
   clock_.Advance(absl::Seconds(1));
   const v1::Delivery d = WaitForStatus(id, v1::DELIVERY_STATUS_SUCCEEDED, 2);
+  ASSERT_EQ(d.attempts_size(), 2);
   EXPECT_EQ(ToTime(d.attempts(1).start_time()), first + absl::Seconds(120));
   EXPECT_EQ(d.attempts(1).http_status(), 204);
 }
