@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/store/keys.h"
 #include "nlohmann/json.hpp"
 #include "tests/e2e/stack.h"
 #include "tests/support/http_receiver.h"
@@ -96,6 +97,16 @@ class OrderedReceiver {
   std::map<std::string, std::vector<int>> firsts_;
 };
 
+// The consumer name a worker process logged when it started.
+std::string ConsumerOf(const Process& worker) {
+  const std::string out = worker.Output();
+  const std::string kField = R"("consumer":")";
+  const size_t at = out.find(kField);
+  if (at == std::string::npos) return "";
+  const size_t from = at + kField.size();
+  return out.substr(from, out.find('"', from) - from);
+}
+
 v1::PublishEventRequest Item(const std::string& key, int seq) {
   v1::PublishEventRequest e;
   e.set_tenant("acme");
@@ -127,7 +138,19 @@ TEST(OrderingE2eTest, EachKeyArrivesInPublishOrderThroughFailuresAndAKilledWorke
   }
   constexpr size_t kAll = kKeys * kPerKey;
   ASSERT_TRUE(WaitFor([&] { return receiver.Succeeded() >= kAll / 3; }, absl::Seconds(120)));
-  stack->worker(0).Signal(SIGKILL);  // mid-delivery: its keys wait out the visibility timeout
+  // Killed mid-delivery, while it holds heads in the stream: their keys wait out the
+  // visibility timeout. (Most heads wait in the retry set at any moment: a third fail.)
+  const std::string stream = store::KeySchema().StreamOf("acme");
+  const std::string killed = ConsumerOf(stack->worker(0));
+  ASSERT_FALSE(killed.empty());
+  auto pending_of_killed = [&] {
+    auto r = redis->Command({"XPENDING", stream, "workers", "-", "+", "1", killed});
+    return r.ok() && !r->empty();
+  };
+  WaitFor(pending_of_killed, absl::Seconds(10), absl::Milliseconds(1));
+  stack->worker(0).Signal(SIGKILL);
+  ASSERT_OK(stack->worker(0).Wait(absl::Seconds(10)).status());
+  const bool killed_holding = pending_of_killed();  // its entries can no longer be acked
   ASSERT_OK(stack->StartWorker().status());
   ASSERT_TRUE(WaitFor([&] { return receiver.Succeeded() >= kAll; }, absl::Seconds(240)))
       << receiver.Succeeded() << " of " << kAll;
@@ -142,8 +165,13 @@ TEST(OrderingE2eTest, EachKeyArrivesInPublishOrderThroughFailuresAndAKilledWorke
   ASSERT_EQ(firsts.size(), static_cast<size_t>(kKeys));
   for (const auto& [key, seqs] : firsts) EXPECT_EQ(seqs, in_order) << key;
   // The killed worker's heads were reclaimed by the others (their keys did not stall).
-  EXPECT_THAT(stack->worker(1).Output() + stack->worker(2).Output() + stack->worker(3).Output(),
-              ::testing::HasSubstr("reclaimed entries of a stopped worker"));
+  if (killed_holding) {
+    EXPECT_THAT(stack->worker(1).Output() + stack->worker(2).Output() + stack->worker(3).Output(),
+                ::testing::HasSubstr("reclaimed entries of a stopped worker"));
+    EXPECT_FALSE(pending_of_killed());
+  } else {
+    std::cout << "(the killed worker held no head at that moment)\n";
+  }
 }
 
 // Publishes key "a" seq 0 and 1 and key "b" seq 0; "a"/0 always fails until `heal`.

@@ -9,7 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
+#include <set>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -17,7 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
+#include "tests/e2e/latency_log.h"
 #include "tests/e2e/stack.h"
 #include "tests/support/http_receiver.h"
 #include "tests/support/status_matchers.h"
@@ -86,15 +86,8 @@ TEST(RateLimitE2eTest, HoldsAcrossThreeWorkersWithoutSlowingOtherHooks) {
   ASSERT_OK_AND_ASSIGN(auto limited, HttpReceiver::Start([](const ReceivedRequest&) {
                          return Reply{.status = 204};
                        }));
-  std::mutex mu;
-  std::vector<absl::Duration> latencies;
-  ASSERT_OK_AND_ASSIGN(auto free, HttpReceiver::Start([&](const ReceivedRequest& r) {
-                         const auto body = nlohmann::json::parse(r.body, nullptr, false);
-                         const int64_t sent = body["data"]["sent_ns"].get<int64_t>();
-                         std::lock_guard<std::mutex> lock(mu);
-                         latencies.push_back(r.received_at - absl::FromUnixNanos(sent));
-                         return Reply{.status = 204};
-                       }));
+  LatencyLog latency;
+  ASSERT_OK_AND_ASSIGN(auto free, HttpReceiver::Start(latency.Recorder()));
   auto stack = ThreeWorkers(*redis);
   ASSERT_NE(stack, nullptr);
   ASSERT_OK_AND_ASSIGN(v1::Webhook hook,
@@ -131,11 +124,11 @@ TEST(RateLimitE2eTest, HoldsAcrossThreeWorkersWithoutSlowingOtherHooks) {
     v1::PublishEventRequest req;
     req.set_tenant("acme");
     req.set_type("order.created");
-    req.set_payload(absl::StrCat(R"({"sent_ns":)", absl::GetCurrentTimeNanos(), "}"));
+    req.set_payload(LatencyLog::StampedPayload());
     v1::PublishEventResponse resp;
     ASSERT_TRUE(stack->stub().PublishEvent(stack->Context().get(), req, &resp).ok());
   }
-  ASSERT_TRUE(free->WaitForRequests(kFree, absl::Seconds(10)));
+  ASSERT_TRUE(latency.WaitForCount(kFree, absl::Seconds(10)));
   ASSERT_TRUE(limited->WaitForRequests(kEvents, absl::Seconds(40)))
       << limited->RequestCount() << " of " << kEvents;
   const std::vector<ReceivedRequest> got_limited = limited->Requests();
@@ -147,18 +140,18 @@ TEST(RateLimitE2eTest, HoldsAcrossThreeWorkersWithoutSlowingOtherHooks) {
   }
   const absl::Duration took = *std::max_element(times.begin(), times.end()) - start;
   const int most = MaxPerSecond(times);
-  std::sort(latencies.begin(), latencies.end());
-  const absl::Duration p99 = latencies[latencies.size() * 99 / 100];
+  const LatencyLog::Summary l = latency.Summarize();
   std::cout << "rate limit " << kLimit << "/s burst " << kBurst << ", 3 workers: " << kEvents
             << " deliveries in " << took << ", at most " << most
-            << " in any 1 s; the unlimited hook beside it: p50 " << latencies[latencies.size() / 2]
-            << ", p99 " << p99 << "\n";
+            << " in any 1 s; the unlimited hook beside it: p50 " << l.p50 << ", p99 " << l.p99
+            << "\n";
   EXPECT_LE(most, kLimit + kBurst);
   EXPECT_GE(took, absl::Seconds(19));  // (1000 - 5) / 50 s at least
   EXPECT_LE(took, absl::Seconds(23));
   EXPECT_EQ(got_limited.size(), static_cast<size_t>(kEvents));  // waiting is not an attempt:
   EXPECT_EQ(ids.size(), static_cast<size_t>(kEvents));          // nothing was sent twice
-  EXPECT_LE(p99, absl::Milliseconds(100));
+  EXPECT_EQ(l.count, static_cast<size_t>(kFree));
+  EXPECT_LE(l.p99, absl::Milliseconds(100));
 
   // Each delivery ended SUCCEEDED with a single attempt.
   for (size_t i = 0; i < delivery_ids.size(); i += 97) {
