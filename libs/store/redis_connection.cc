@@ -32,10 +32,9 @@ absl::StatusOr<bool> DetectCluster(const std::string& url, NodeConnection& conn)
   // to what hookrelay needs (README) may not run INFO.
   Pipeline p;
   p.Add({"CLUSTER", "SLOTS"});
-  std::vector<RedisReply> replies;
-  if (absl::Status st = conn.Send(p.buffer()); !st.ok()) return st;
-  if (absl::Status st = conn.Receive(1, &replies); !st.ok()) return st;
-  const RedisReply& r = replies[0];
+  auto replies = conn.Execute(p);
+  if (!replies.ok()) return replies.status();
+  const RedisReply& r = (*replies)[0];
   const bool cluster = !r.is_error();
   if (r.is_error() && !absl::StrContains(r.str, "cluster support disabled")) {
     if (absl::StartsWith(r.str, "NOPERM")) {

@@ -42,9 +42,6 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $BUILD = /* ]] || BUILD=$ROOT/$BUILD
 [[ $OUT = /* ]] || OUT=$ROOT/$OUT
-T0=$(date +%s)
-step() { echo "==> $* ($(( $(date +%s) - T0 ))s)"; }
-die() { echo "error: $*" >&2; exit 1; }
 # shellcheck source=tests/bench/common.sh
 source tests/bench/common.sh
 

@@ -1,5 +1,10 @@
 # shellcheck shell=bash
-# Shared by the benchmark scripts (sourced; they define step()).
+# Shared by the benchmark scripts (sourced from the repository root).
+
+# Progress lines carry the seconds since the script started (T0, set on sourcing).
+T0=$(date +%s)
+step() { echo "==> $* ($(( $(date +%s) - T0 ))s)"; }
+die() { echo "error: $*" >&2; exit 1; }
 
 # install_packages PKG...: installs the Debian packages that are missing (idempotent).
 install_packages() {

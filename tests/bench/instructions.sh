@@ -31,9 +31,9 @@ for bin in services/registry/webhook-registry services/worker/delivery-worker \
   tests/bench/bench_receiver tests/bench/publish_load tests/bench/bench_fill; do
   [[ -x $BUILD/$bin ]] || { echo "instructions.sh: $BUILD/$bin missing (run ./tests/bench/run.sh once, or build it)" >&2; exit 1; }
 done
-step() { echo "==> $*" >&2; }
 # shellcheck source=tests/bench/common.sh
 source tests/bench/common.sh
+step() { echo "==> $*" >&2; }  # progress on stderr: stdout is the figure run.sh reads
 install_packages valgrind redis-server redis-tools curl iproute2
 
 TMP=$(mktemp -d)

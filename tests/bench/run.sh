@@ -68,10 +68,6 @@ fi
 CONTROL_N=20000 CONTROL_RATE=1000 CONTROL_LIMITED_N=4000
 PREFIX=hookrelay:
 API_KEY=bench-$RANDOM$RANDOM
-T0=$(date +%s)
-
-step() { echo "==> $* ($(( $(date +%s) - T0 ))s)"; }
-die() { echo "error: $*" >&2; exit 1; }
 # shellcheck source=tests/bench/common.sh
 source tests/bench/common.sh
 

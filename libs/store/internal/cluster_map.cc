@@ -1,5 +1,6 @@
 #include "libs/store/internal/cluster_map.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/numbers.h"
@@ -10,6 +11,17 @@
 #include "libs/store/internal/node_connection.h"
 
 namespace hookrelay::store::internal {
+namespace {
+
+// The index of `address` in `masters`, added at the end when missing.
+int IndexOf(const std::string& address, std::vector<std::string>* masters) {
+  auto it = std::find(masters->begin(), masters->end(), address);
+  if (it != masters->end()) return static_cast<int>(it - masters->begin());
+  masters->push_back(address);
+  return static_cast<int>(masters->size() - 1);
+}
+
+}  // namespace
 
 bool SplitAddress(const std::string& address, std::string* host, int* port) {
   const size_t colon = address.rfind(':');
@@ -56,15 +68,7 @@ void ClusterMap::Moved(int slot, const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
   if (slot < 0 || slot >= kHashSlots) return;
   if (slot_master_.empty()) slot_master_.assign(kHashSlots, -1);
-  int index = -1;
-  for (size_t i = 0; i < masters_.size(); ++i) {
-    if (masters_[i] == address) index = static_cast<int>(i);
-  }
-  if (index < 0) {
-    index = static_cast<int>(masters_.size());
-    masters_.push_back(address);
-  }
-  slot_master_[static_cast<size_t>(slot)] = index;
+  slot_master_[static_cast<size_t>(slot)] = IndexOf(address, &masters_);
 }
 
 absl::Status ClusterMap::Refresh(NodeConnection& conn, absl::Duration min_interval) {
@@ -74,10 +78,9 @@ absl::Status ClusterMap::Refresh(NodeConnection& conn, absl::Duration min_interv
   }
   Pipeline p;
   p.Add({"CLUSTER", "SLOTS"});
-  std::vector<RedisReply> replies;
-  if (absl::Status st = conn.Send(p.buffer()); !st.ok()) return st;
-  if (absl::Status st = conn.Receive(1, &replies); !st.ok()) return st;
-  const RedisReply& slots = replies[0];
+  auto replies = conn.Execute(p);
+  if (!replies.ok()) return replies.status();
+  const RedisReply& slots = (*replies)[0];
   if (slots.is_error()) return slots.ToStatus();
   std::string conn_host;
   int conn_port = 0;
@@ -91,14 +94,7 @@ absl::Status ClusterMap::Refresh(NodeConnection& conn, absl::Duration min_interv
                                  ? conn_host
                                  : master.elements[0].str;
     const std::string address = absl::StrCat(host, ":", master.elements[1].integer);
-    int index = -1;
-    for (size_t i = 0; i < masters.size(); ++i) {
-      if (masters[i] == address) index = static_cast<int>(i);
-    }
-    if (index < 0) {
-      index = static_cast<int>(masters.size());
-      masters.push_back(address);
-    }
+    const int index = IndexOf(address, &masters);
     for (long long s = range.elements[0].integer; s <= range.elements[1].integer; ++s) {
       if (s >= 0 && s < kHashSlots) slot_master[static_cast<size_t>(s)] = index;
     }

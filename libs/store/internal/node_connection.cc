@@ -367,9 +367,9 @@ absl::Status NodeConnection::Setup(const Options& o) {
   }
   if (o.db != 0) p.Add({"SELECT", std::to_string(o.db)});
   if (p.empty()) return absl::OkStatus();
-  std::vector<RedisReply> replies;
-  if (absl::Status st = Send(p.buffer()); !st.ok()) return st;
-  if (absl::Status st = Receive(p.size(), &replies); !st.ok()) return st;
+  auto executed = Execute(p);
+  if (!executed.ok()) return executed.status();
+  const std::vector<RedisReply>& replies = *executed;
   size_t i = 0;
   if (!o.password.empty()) {
     if (replies[i].is_error()) {
@@ -384,6 +384,13 @@ absl::Status NodeConnection::Setup(const Options& o) {
         absl::StrCat("redis ", address_, ": SELECT ", o.db, ": ", replies[i].str));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<RedisReply>> NodeConnection::Execute(const Pipeline& p) {
+  std::vector<RedisReply> replies;
+  if (absl::Status st = Send(p.buffer()); !st.ok()) return st;
+  if (absl::Status st = Receive(p.size(), &replies); !st.ok()) return st;
+  return replies;
 }
 
 absl::Status NodeConnection::Fail(absl::string_view what) {

@@ -47,6 +47,8 @@ class NodeConnection {
   absl::Status Send(absl::string_view bytes);
   // Reads `count` replies into `out` (appended). UNAVAILABLE as Send.
   absl::Status Receive(size_t count, std::vector<RedisReply>* out);
+  // Send and Receive of all of `p`'s replies; error replies stay elements.
+  absl::StatusOr<std::vector<RedisReply>> Execute(const Pipeline& p);
   // The socket to poll for the next reply, or -1 when one may already be buffered (read from
   // the socket or decrypted) and Receive should be called without waiting.
   int PollFd() const;
