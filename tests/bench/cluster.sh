@@ -119,7 +119,7 @@ start_cluster() {  # start_cluster M
   fi
   for port in "${PORTS[@]}"; do
     for _ in $(seq 1 400); do
-      redis-cli -p "$port" CLUSTER INFO | grep -q "cluster_state:ok" && break
+      redis-cli -p "$port" CLUSTER INFO | grep "cluster_state:ok" >/dev/null && break
       sleep 0.05
     done
   done

@@ -2,8 +2,9 @@
 # Runs the example clients (deploy/clients/python, deploy/clients/node) against a real
 # webhook-registry and delivery-worker on a private redis-server, with a receiver that checks
 # every signature with the npm standardwebhooks package:
-#   * each client is started before the registry listens: it must retry UNAVAILABLE and
-#     succeed once the registry is up (same deadline), creating a hook and publishing;
+#   * each client is started 5 s before the registry listens: it must retry UNAVAILABLE and get
+#     through within 2.5 s of the registry being ready (same deadline), creating a hook and
+#     publishing;
 #   * the delivery arrives signed and verified;
 #   * the same idempotency key again returns the first event with duplicate = true;
 #   * against no registry at all, the client gives up within its deadline with an error.
@@ -26,7 +27,7 @@ cleanup() {
 trap cleanup EXIT
 die() {
   fail "$*"
-  for f in "$state"/*.log; do [[ -s "$f" ]] && { echo "--- $f" >&2; tail -n 15 "$f" | sed 's/^/    | /' >&2; }; done
+  for f in "$state"/*.log "$state"/*.err; do [[ -s "$f" ]] && { echo "--- $f" >&2; tail -n 15 "$f" | sed 's/^/    | /' >&2; }; done
   exit 1
 }
 
@@ -72,7 +73,9 @@ add_secret() {
 }
 
 # run_client NAME CMD...: the client is started while the registry is down; the registry starts
-# once the client has reported its first UNAVAILABLE.
+# 5 s after the client reported its first UNAVAILABLE. By then gRPC's default reconnect backoff
+# (1 s growing 1.6x) would wait ~4 s more before trying again; the client caps it at 1 s, so it
+# must get through within 2.5 s of the registry being ready.
 run_client() {
   local name=$1
   shift
@@ -82,12 +85,18 @@ run_client() {
     --idempotency-key "$name-order-7" --deadline 30 >"$out" 2>"$err" &
   local cpid=$!
   wait_for 20 "$name reporting UNAVAILABLE" grep -q "UNAVAILABLE" "$err" || die "$name never retried"
+  sleep 5
   start_registry
+  wait_for 20 "webhook-registry ready" curl -sf "http://127.0.0.1:$reg_metrics/readyz" || die "registry not ready"
+  local ready=$EPOCHREALTIME
   wait "$cpid" || die "$name failed: $(cat "$err")"
+  local late
+  late=$(awk -v a="$ready" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+  awk -v l="$late" 'BEGIN { exit !(l <= 2.5) }' || die "$name got through $late s after the registry was ready (limit 2.5 s)"
   add_secret "$name"
   [[ -n "$registry_pid" ]] && kill "$registry_pid" && wait "$registry_pid" 2>/dev/null
   registry_pid=""
-  echo "    $name: $(grep -c UNAVAILABLE "$err") UNAVAILABLE answer(s) retried, then created $(json '["webhook"]["id"]' <"$out") and published $(json '["publish"]["event_id"]' <"$out")"
+  echo "    $name: $(grep -c UNAVAILABLE "$err") UNAVAILABLE answer(s) retried, through $late s after the registry was ready; created $(json '["webhook"]["id"]' <"$out") and published $(json '["publish"]["event_id"]' <"$out")"
 }
 
 step "Python client (python3-grpcio, stubs generated from proto/ by protoc)"

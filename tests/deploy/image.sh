@@ -173,7 +173,7 @@ hookctl() {
 # wait_succeeded ID: polls the delivery record (through hookctl) until it says SUCCEEDED.
 wait_succeeded() {
   local deadline=$((SECONDS + 15))
-  until hookctl get-delivery --tenant smoke --id "$1" 2>/dev/null | grep -q SUCCEEDED; do
+  until hookctl get-delivery --tenant smoke --id "$1" 2>/dev/null | grep SUCCEEDED >/dev/null; do
     ((SECONDS < deadline)) || return 1
     sleep 0.3
   done
@@ -196,7 +196,7 @@ pub=$(hookctl --json publish --tenant smoke --type review.created --payload '{"r
 delivery=$(json_field '["delivery_ids"][0]' <<<"$pub")
 wait_for 30 "the delivery at the receiver" grep -q "\"id\":\"$delivery\"" "$state/receiver.log" ||
   die "the delivery never arrived"
-grep "\"id\":\"$delivery\"" "$state/receiver.log" | head -n 1 | grep -q '"verified":true' ||
+grep -m 1 "\"id\":\"$delivery\"" "$state/receiver.log" | grep '"verified":true' >/dev/null ||
   die "standardwebhooks could not verify the signature: $(grep "$delivery" "$state/receiver.log" | head -n 1)"
 echo "    delivery $delivery received, signature verified by npm standardwebhooks"
 wait_succeeded "$delivery" ||
@@ -213,7 +213,7 @@ stop_in_time() {
   code=$($DOCKER inspect -f '{{.State.ExitCode}}' "$tag-$1")
   [[ "$code" == 0 ]] || die "the $1 exited $code after SIGTERM"
   awk -v t="$took" -v d="$2" 'BEGIN { exit !(t < d) }' || die "the $1 took $took s to stop (drain $2 s)"
-  $DOCKER logs "$tag-$1" 2>&1 | grep -q '"msg":"shutting down"' || die "the $1 did not log its shutdown"
+  $DOCKER logs "$tag-$1" 2>&1 | grep '"msg":"shutting down"' >/dev/null || die "the $1 did not log its shutdown"
 }
 
 step "6/6 SIGTERM: the worker drains an in-flight delivery, both exit 0 in time"

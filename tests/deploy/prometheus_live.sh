@@ -167,7 +167,7 @@ say "prometheus $(prometheus --version 2>&1 | head -1 | cut -d' ' -f3) on 127.0.
 # Global flags go before the command, in --flag=value form. The registry runs
 # --insecure_no_auth; hookctl says so with --insecure when it has that flag.
 insecure=()
-if "$hookctl_bin" --helpfull 2>&1 | grep -q -- '-insecure'; then insecure=(--insecure); fi
+if "$hookctl_bin" --helpfull 2>&1 | grep -- '-insecure' >/dev/null; then insecure=(--insecure); fi
 hookctl() { timeout 10 "$hookctl_bin" --address="127.0.0.1:$grpc_port" "${insecure[@]}" "$@"; }
 base=http://127.0.0.1:$receiver_port
 for path in ok slow fail gone; do

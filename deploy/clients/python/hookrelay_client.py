@@ -48,26 +48,43 @@ def load_stubs(proto_root=PROTO_ROOT):
     return registry_pb2, registry_pb2_grpc, resources_pb2
 
 
-def call_with_retries(rpc, request, api_key, deadline_s, attempts=8):
+# The channel's own reconnect backoff (gRPC's default: 1 s, growing 1.6x up to 120 s) decides
+# when a refused connection is tried again; until then every call fails fast with UNAVAILABLE.
+# Capped at 1 s, a registry that comes back is found within a second, not minutes later.
+CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 1000)]
+
+
+def wait_until_ready(channel, seconds):
+    """Waits up to seconds, returning early once the channel is READY. Waiting on the channel, not
+    in time.sleep, keeps its connection attempts polled: a synchronous channel whose calls all
+    fail fast otherwise notices a finished reconnect only every 5 s."""
+    ready = grpc.channel_ready_future(channel)
+    try:
+        ready.result(timeout=seconds)
+    except grpc.FutureTimeoutError:
+        ready.cancel()
+
+
+def call_with_retries(channel, rpc, request, api_key, deadline_s):
     """Calls rpc until it succeeds, retrying only UNAVAILABLE (the registry or its Redis is not
-    reachable: nothing was written) with jittered exponential backoff, all within deadline_s.
+    reachable: nothing was written) with jittered exponential backoff until deadline_s is spent.
     Safe for PublishEvent because the request carries an idempotency key: a retry of a publish
     that did get through returns the first event with duplicate=true."""
     end = time.monotonic() + deadline_s
     backoff = 0.1
-    for attempt in range(1, attempts + 1):
-        remaining = end - time.monotonic()
-        if remaining <= 0:
-            break
+    attempt = 0
+    while (remaining := end - time.monotonic()) > 0:
+        attempt += 1
         try:
             return rpc(request, timeout=remaining, metadata=[("authorization", f"Bearer {api_key}")])
         except grpc.RpcError as err:
-            if err.code() != grpc.StatusCode.UNAVAILABLE or attempt == attempts:
+            left = end - time.monotonic()
+            if err.code() != grpc.StatusCode.UNAVAILABLE or left <= 0:
                 raise
-            pause = min(backoff * random.uniform(0.5, 1.5), max(0.0, end - time.monotonic()))
+            pause = min(backoff * random.uniform(0.5, 1.5), left)
             print(f"attempt {attempt}: UNAVAILABLE ({err.details()}); retrying in {pause:.2f} s",
                   file=sys.stderr)
-            time.sleep(pause)
+            wait_until_ready(channel, pause)
             backoff = min(backoff * 2, 2.0)
     raise TimeoutError(f"no answer within the {deadline_s} s deadline")
 
@@ -89,17 +106,17 @@ def main():
 
     registry_pb2, registry_pb2_grpc, resources_pb2 = load_stubs()
     out = {}
-    with grpc.insecure_channel(args.address) as channel:
+    with grpc.insecure_channel(args.address, options=CHANNEL_OPTIONS) as channel:
         stub = registry_pb2_grpc.WebhookRegistryStub(channel)
         if args.url:
             hook = resources_pb2.Webhook(tenant=args.tenant, url=args.url,
                                          event_types=args.event_types.split(","))
-            created = call_with_retries(stub.CreateWebhook, registry_pb2.CreateWebhookRequest(webhook=hook),
+            created = call_with_retries(channel, stub.CreateWebhook, registry_pb2.CreateWebhookRequest(webhook=hook),
                                         api_key, args.deadline)
             out["webhook"] = {"id": created.id, "secret": created.signing.secret}
         key = args.idempotency_key or f"py-{random.getrandbits(64):016x}"
         published = call_with_retries(
-            stub.PublishEvent,
+            channel, stub.PublishEvent,
             registry_pb2.PublishEventRequest(tenant=args.tenant, type=args.type, payload=args.payload,
                                              idempotency_key=key),
             api_key, args.deadline)
