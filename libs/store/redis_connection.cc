@@ -79,7 +79,7 @@ class RedisConnection::Impl {
         return absl::OkStatus();
       }
       auto c = std::make_unique<ClusterConnection>(options_, endpoint_);
-      if (absl::Status st = c->Start(address, *std::move(conn)); !st.ok()) return st;
+      if (absl::Status st = c->Start(*std::move(conn)); !st.ok()) return st;
       cluster_ = std::move(c);
       return absl::OkStatus();
     }

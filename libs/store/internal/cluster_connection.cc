@@ -17,6 +17,12 @@ namespace {
 
 constexpr int kMaxRedirects = 5;
 
+// The hash slot of a parsed command's key; -1 for a keyless command.
+int SlotOfCommand(const std::vector<absl::string_view>& argv) {
+  auto key = RouteKey(argv);
+  return key.has_value() ? HashSlot(*key) : -1;
+}
+
 // A cluster's answer naming another node: "MOVED <slot> <host:port>" or "ASK ...".
 bool ParseRedirect(const RedisReply& r, absl::string_view kind, int* slot, std::string* address) {
   if (!r.is_error() || !absl::StartsWith(r.str, kind)) return false;
@@ -26,12 +32,11 @@ bool ParseRedirect(const RedisReply& r, absl::string_view kind, int* slot, std::
 
 }  // namespace
 
-absl::Status ClusterConnection::Start(const std::string& address,
-                                      std::unique_ptr<NodeConnection> first) {
+absl::Status ClusterConnection::Start(std::unique_ptr<NodeConnection> first) {
   map_ = ClusterMap::For(endpoint_.nodes);
   if (absl::Status st = map_->Refresh(*first); !st.ok()) return st;
-  last_node_ = address;
-  nodes_[address] = std::move(first);
+  last_node_ = first->address();
+  nodes_[last_node_] = std::move(first);
   return absl::OkStatus();
 }
 
@@ -40,7 +45,7 @@ absl::Status ClusterConnection::Send(const Pipeline& p) {
   auto node = NodeOfPipeline(p);
   if (!node.ok()) return node.status();
   if (absl::Status st = (*node)->Send(p.buffer()); !st.ok()) return Dropped(**node, st);
-  pending_.emplace_back((*node)->address(), p.size());
+  pending_.push_back((*node)->address());
   Track((*node)->address(), p, 0, p.size());
   return absl::OkStatus();
 }
@@ -49,7 +54,7 @@ absl::StatusOr<std::vector<RedisReply>> ClusterConnection::Receive(size_t count)
   std::vector<RedisReply> out;
   if (count == 0) return out;
   if (pending_.empty()) return absl::FailedPreconditionError("redis: nothing was sent");
-  auto it = nodes_.find(pending_.front().first);
+  auto it = nodes_.find(pending_.front());
   pending_.pop_front();
   if (it == nodes_.end()) return absl::UnavailableError("redis: connection lost");
   if (absl::Status st = it->second->Receive(count, &out); !st.ok()) {
@@ -61,7 +66,7 @@ absl::StatusOr<std::vector<RedisReply>> ClusterConnection::Receive(size_t count)
 
 int ClusterConnection::PollFd() const {
   if (pending_.empty()) return -1;
-  auto it = nodes_.find(pending_.front().first);
+  auto it = nodes_.find(pending_.front());
   return it == nodes_.end() ? -1 : it->second->PollFd();
 }
 
@@ -107,9 +112,7 @@ absl::Status ClusterConnection::RefreshMap() {
 
 int ClusterConnection::SlotOf(const Pipeline& p, size_t i) {
   size_t end = 0;
-  auto argv = ParseCommand(p.buffer(), p.start(i), &end);
-  auto key = RouteKey(argv);
-  return key.has_value() ? HashSlot(*key) : -1;
+  return SlotOfCommand(ParseCommand(p.buffer(), p.start(i), &end));
 }
 
 absl::StatusOr<NodeConnection*> ClusterConnection::NodeOfPipeline(const Pipeline& p) {
@@ -158,14 +161,13 @@ std::vector<ClusterConnection::Unit> ClusterConnection::Units(const Pipeline& p)
       u.transaction = true;
       for (size_t j = i + 1; j < p.size(); ++j) {
         auto inner = ParseCommand(p.buffer(), p.start(j), &end);
-        if (u.slot < 0) u.slot = SlotOf(p, j);
+        if (u.slot < 0) u.slot = SlotOfCommand(inner);
         u.last = j;
         if (IsCommand(inner, "EXEC") || IsCommand(inner, "DISCARD")) break;
       }
       i = u.last;
     } else {
-      auto key = RouteKey(argv);
-      u.slot = key.has_value() ? HashSlot(*key) : -1;
+      u.slot = SlotOfCommand(argv);
     }
     units.push_back(u);
   }

@@ -27,8 +27,9 @@ class ClusterConnection {
   ClusterConnection(RedisOptions options, RedisEndpoint endpoint)
       : options_(std::move(options)), endpoint_(std::move(endpoint)) {}
 
-  // Starts from `first`, a connection to the node at `address`: reads the slot map through it.
-  absl::Status Start(const std::string& address, std::unique_ptr<NodeConnection> first);
+  // Starts from `first`, a connection to one of the cluster's nodes: reads the slot map
+  // through it.
+  absl::Status Start(std::unique_ptr<NodeConnection> first);
 
   // RedisConnection::Execute, Send and Receive (without the NOSCRIPT fallback).
   absl::StatusOr<std::vector<RedisReply>> Execute(const Pipeline& p);
@@ -70,11 +71,11 @@ class ClusterConnection {
   const RedisOptions options_;
   const RedisEndpoint endpoint_;
   // The slot map, a connection per master used, the node of the last command (for keyless
-  // ones: UNWATCH, PING), the Send()s not yet received, the nodes holding a WATCH.
+  // ones: UNWATCH, PING), the node of each Send() not yet received, the nodes holding a WATCH.
   std::shared_ptr<ClusterMap> map_;
   absl::flat_hash_map<std::string, std::unique_ptr<NodeConnection>> nodes_;
   std::string last_node_;
-  std::deque<std::pair<std::string, size_t>> pending_;
+  std::deque<std::string> pending_;
   std::set<std::string> watching_;
   bool stale_ = false;
 };

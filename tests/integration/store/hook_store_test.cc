@@ -245,7 +245,8 @@ TEST_F(HookStoreTest, ChangesAreAnnouncedOnTheHooksChangedChannel) {
   testing::WaitFor(
       [&] {
         auto replies = subscriber->Execute(ping);
-        if (!replies.ok()) return false;
+        EXPECT_OK(replies.status());
+        if (!replies.ok()) return true;       // failed: stop waiting
         const RedisReply& r = (*replies)[0];  // ["message", channel, tenant] or ["pong", ""]
         if (r.elements.size() == 3) {
           EXPECT_EQ(r.elements[0].str, "message");
